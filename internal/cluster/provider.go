@@ -1,0 +1,61 @@
+// Package cluster defines the Provider interface that every cluster backend implements
+// (kind, sim, existing) and the types they exchange with the lab engine.
+package cluster
+
+import (
+	"context"
+
+	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/spec"
+)
+
+// Provider creates and removes clusters of one kind. Every method is safe to call again
+// after an interruption: Create completes a half-created cluster, Delete of a missing
+// cluster succeeds.
+type Provider interface {
+	// Name is the provider's name as written in a lab file (kind, sim, existing).
+	Name() string
+	// Preflight checks, before anything changes, that Create can succeed: returns an
+	// *errs.Error naming what to fix, or nil. Warnings go to the emitter.
+	Preflight(ctx context.Context, req Request, ev *event.Emitter) error
+	// Create brings the cluster up, or finishes bringing it up.
+	Create(ctx context.Context, req Request, ev *event.Emitter) error
+	// Delete removes the cluster and everything the provider started for it.
+	Delete(ctx context.Context, req Request) error
+	// Kubeconfig returns an admin kubeconfig for the cluster, with exactly one context.
+	Kubeconfig(ctx context.Context, req Request) ([]byte, error)
+	// Status reports whether the cluster exists and runs.
+	Status(ctx context.Context, req Request) (Status, error)
+}
+
+// Request identifies one lab's cluster.
+type Request struct {
+	// Name is the lab's name; providers derive their own cluster names from it.
+	Name string
+	// Cluster is the wanted shape.
+	Cluster spec.ClusterSpec
+	// WorkDir is a directory owned by this lab (inside lab's state dir) where a provider
+	// may keep files of its own.
+	WorkDir string
+	// KubeconfigPath is the user's kubeconfig (--kubeconfig or KUBECONFIG); the existing
+	// provider reads the adopted context from it.
+	KubeconfigPath string
+}
+
+// State of a cluster as a provider sees it.
+type State string
+
+const (
+	Missing State = "missing" // nothing of the cluster exists
+	Stopped State = "stopped" // it exists but does not answer (processes or containers down)
+	Running State = "running" // its API server answers
+)
+
+// Status of a cluster.
+type Status struct {
+	State State `json:"state"`
+	// Simulated is true when pods do not really run (the sim provider).
+	Simulated bool `json:"simulated"`
+	// Detail is a short, provider-specific explanation (for example why it is stopped).
+	Detail string `json:"detail,omitempty"`
+}

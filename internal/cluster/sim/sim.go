@@ -1,0 +1,333 @@
+// Package sim is the Docker-free cluster provider: a real etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler run as local processes (kwokctl's binary
+// runtime) and kwok simulates the nodes. Deployments schedule and their pods report
+// Running, but no container runs: no logs, exec, port-forward or workload metrics.
+package sim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/cloudnativelab/lab/internal/cluster"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/spec"
+)
+
+// Notice is what `lab status` says about every sim lab.
+const Notice = "simulated cluster: pods are scheduled and report Running, but no container runs (no logs, exec, port-forward or workload metrics)"
+
+// Provider runs sim clusters.
+type Provider struct {
+	find func() (Binaries, error)
+}
+
+// New returns the sim provider, finding its binaries with FindBinaries.
+func New() *Provider { return &Provider{find: FindBinaries} }
+
+var _ cluster.Provider = (*Provider)(nil)
+
+func (p *Provider) Name() string { return spec.ProviderSim }
+
+// clusterName is kwokctl's name for the lab's cluster.
+func clusterName(lab string) string { return "lab-" + lab }
+
+func kwokDir(req cluster.Request) string { return filepath.Join(req.WorkDir, "kwok") }
+
+// clusterDir is where kwokctl keeps the cluster's config, pids and logs.
+func clusterDir(req cluster.Request) string {
+	return filepath.Join(kwokDir(req), "clusters", clusterName(req.Name))
+}
+
+// Preflight finds the binaries and checks they serve the lab's Kubernetes version.
+func (p *Provider) Preflight(ctx context.Context, req cluster.Request, ev *event.Emitter) error {
+	bins, err := p.find()
+	if err != nil {
+		return err
+	}
+	if req.Cluster.Ports != nil && len(req.Cluster.Ports) > 0 {
+		ev.Warn(fmt.Sprintf("sim clusters map no host ports; ports %v are ignored", req.Cluster.Ports))
+	}
+	have, err := bins.KubeVersion(ctx)
+	if err != nil || have == "" {
+		return err
+	}
+	if !sameMinor(have, req.Cluster.KubernetesVersion) {
+		return errs.New(errs.Invalid,
+			fmt.Sprintf("this lab asks for Kubernetes %s but the sim binaries in %s are %s", req.Cluster.KubernetesVersion, bins.Dir, have),
+			fmt.Sprintf("set kubernetesVersion: %s in the lab file, or point %s at binaries of %s", minorOf(have), BinDirEnv, req.Cluster.KubernetesVersion))
+	}
+	return nil
+}
+
+// minorOf turns v1.36.3 into v1.36.
+func minorOf(v string) string {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return v
+	}
+	return parts[0] + "." + parts[1]
+}
+
+func sameMinor(have, want string) bool { return want == "" || minorOf(have) == minorOf(want) }
+
+// Create starts the cluster, or finishes starting it: a stopped cluster is started
+// again, a broken one (an interrupted create) is deleted and created anew. Then the
+// lab's nodes are registered for kwok to simulate.
+func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Emitter) error {
+	bins, err := p.find()
+	if err != nil {
+		return err
+	}
+	st, err := p.Status(ctx, req)
+	if err != nil {
+		return err
+	}
+	switch st.State {
+	case cluster.Stopped:
+		if err := p.kwokctl(ctx, bins, req, "start", "cluster"); err != nil {
+			ev.Warn("the stopped sim cluster did not start again (" + firstLine(err) + "); creating it anew")
+			if err := p.Delete(ctx, req); err != nil {
+				return err
+			}
+			err = p.createCluster(ctx, bins, req)
+		}
+		if err != nil {
+			return err
+		}
+	case cluster.Missing:
+		if err := p.createCluster(ctx, bins, req); err != nil {
+			return err
+		}
+	}
+	return p.registerNodes(ctx, req)
+}
+
+func (p *Provider) createCluster(ctx context.Context, bins Binaries, req cluster.Request) error {
+	// A leftover directory from an interrupted create would make kwokctl reuse half a
+	// configuration; start clean.
+	if err := os.RemoveAll(clusterDir(req)); err != nil {
+		return err
+	}
+	args := []string{"create", "cluster", "--runtime", "binary",
+		"--kubeconfig", filepath.Join(req.WorkDir, "kwokctl.kubeconfig"),
+		"--wait", "2m"}
+	args = append(args, bins.binaryFlags()...)
+	err := p.kwokctl(ctx, bins, req, args...)
+	if err != nil && ctx.Err() == nil {
+		// Leave nothing half-started behind a failed create.
+		p.Delete(context.WithoutCancel(ctx), req)
+	}
+	return err
+}
+
+// kwokctl runs one kwokctl command for the lab's cluster, in the lab's own work dir.
+func (p *Provider) kwokctl(ctx context.Context, bins Binaries, req cluster.Request, args ...string) error {
+	_, err := p.kwokctlOutput(ctx, bins, req, args...)
+	return err
+}
+
+func (p *Provider) kwokctlOutput(ctx context.Context, bins Binaries, req cluster.Request, args ...string) ([]byte, error) {
+	full := append([]string{"--name", clusterName(req.Name)}, args...)
+	cmd := exec.CommandContext(ctx, bins.Kwokctl, full...)
+	cmd.Env = append(os.Environ(), "KWOK_WORKDIR="+kwokDir(req))
+	// Its own process group, so a Ctrl-C in the terminal reaches lab first and lab
+	// decides how to stop kwokctl (the next `lab up` completes the job).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("kwokctl %s: %v: %s", strings.Join(args[:min(2, len(args))], " "), err, lastLines(stderr.String(), 5))
+	}
+	return stdout.Bytes(), nil
+}
+
+// Delete stops every process of the cluster and removes its files. kwokctl does the
+// work; if it cannot (a corrupt config), the pids kwokctl recorded are killed directly.
+func (p *Provider) Delete(ctx context.Context, req cluster.Request) error {
+	if !exists(clusterDir(req)) {
+		return os.RemoveAll(kwokDir(req))
+	}
+	bins, err := p.find()
+	if err == nil {
+		err = p.kwokctl(ctx, bins, req, "delete", "cluster")
+	}
+	killRecordedPIDs(clusterDir(req))
+	if rmErr := os.RemoveAll(kwokDir(req)); rmErr != nil {
+		return rmErr
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// killRecordedPIDs is the fallback of Delete: kwokctl's binary runtime writes one pid
+// file per component.
+func killRecordedPIDs(dir string) {
+	files, _ := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// Kubeconfig returns kwokctl's admin kubeconfig for the cluster.
+func (p *Provider) Kubeconfig(ctx context.Context, req cluster.Request) ([]byte, error) {
+	path := filepath.Join(clusterDir(req), "kubeconfig.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the sim cluster has no kubeconfig yet: %w", err)
+	}
+	return data, nil
+}
+
+// Status is Missing without kwokctl's config, Running when the API server answers,
+// Stopped otherwise.
+func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Status, error) {
+	st := cluster.Status{Simulated: true, State: cluster.Missing}
+	if !exists(filepath.Join(clusterDir(req), "kwok.yaml")) {
+		if exists(clusterDir(req)) {
+			st.State, st.Detail = cluster.Stopped, "an interrupted create left an incomplete cluster"
+		}
+		return st, nil
+	}
+	cs, err := p.client(ctx, req)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err = kube.ServerVersion(ctx, cs)
+	}
+	if err != nil {
+		st.State, st.Detail = cluster.Stopped, "the API server does not answer: "+firstLine(err)
+		return st, nil
+	}
+	st.State, st.Detail = cluster.Running, Notice
+	return st, nil
+}
+
+func (p *Provider) client(ctx context.Context, req cluster.Request) (kubernetes.Interface, error) {
+	data, err := p.Kubeconfig(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return kube.Clientset(data)
+}
+
+// registerNodes creates the lab's nodes, named like kind's (lab-control-plane,
+// lab-worker, lab-worker2), for kwok to manage. The control plane is tainted when
+// workers exist, as kubeadm does, so workloads land on workers.
+func (p *Provider) registerNodes(ctx context.Context, req cluster.Request) error {
+	cs, err := p.client(ctx, req)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodesFor(req.Name, req.Cluster) {
+		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("registering node %s: %w", n.Name, err)
+		}
+	}
+	return nil
+}
+
+// nodesFor builds the Node objects of a cluster spec.
+func nodesFor(lab string, c spec.ClusterSpec) []*corev1.Node {
+	workers := 0
+	for _, g := range c.Nodes {
+		if g.Role == spec.RoleWorker {
+			workers += max(g.Count, 1)
+		}
+	}
+	nodes := []*corev1.Node{node(lab+"-control-plane", true, workers > 0)}
+	for i := 1; i <= workers; i++ {
+		name := lab + "-worker"
+		if i > 1 {
+			name += strconv.Itoa(i)
+		}
+		nodes = append(nodes, node(name, false, false))
+	}
+	return nodes
+}
+
+func node(name string, controlPlane, tainted bool) *corev1.Node {
+	n := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name,
+			// kwokctl's kwok-controller manages nodes carrying this annotation.
+			Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+			Labels: map[string]string{
+				"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+				"type": "kwok", "app.kubernetes.io/managed-by": "lab",
+			},
+		},
+		Status: corev1.NodeStatus{
+			Allocatable: capacity(), Capacity: capacity(),
+			NodeInfo: corev1.NodeSystemInfo{OperatingSystem: "linux", Architecture: "amd64", KubeletVersion: "fake"},
+		},
+	}
+	if controlPlane {
+		n.Labels["node-role.kubernetes.io/control-plane"] = ""
+		n.Labels["ingress-ready"] = "true"
+	}
+	if tainted {
+		n.Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	}
+	return n
+}
+
+// capacity of a simulated node: roughly a laptop's share, so resource requests of the
+// bundled stacks schedule the way they would on kind.
+func capacity() corev1.ResourceList {
+	return corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("8"),
+		corev1.ResourceMemory: resource.MustParse("16Gi"),
+		corev1.ResourcePods:   resource.MustParse("110"),
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

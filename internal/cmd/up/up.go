@@ -1,0 +1,159 @@
+// Package up is `lab up`: flags to options, one engine call, render.
+package up
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudnativelab/lab/internal/cmdutil"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/lab"
+	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/ui"
+)
+
+// Options of `lab up`.
+type Options struct {
+	File     string
+	Lab      string
+	Name     string
+	Provider string
+	Recreate bool
+}
+
+// NewCmd builds `lab up`; runF replaces the run function in tests.
+func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{}
+	cmd := &cobra.Command{
+		Use:   "up [-f lab.yaml | --lab NAME]",
+		Short: "Create a lab, or bring an existing one to its definition",
+		Long: `Create a lab: a Kubernetes cluster with the stacks a course needs.
+
+The cluster comes from a provider: kind when Docker answers, otherwise a simulated
+cluster (sim) that needs no Docker; --provider existing adopts a cluster you already
+have. Running "lab up" again is safe: an existing lab that matches its definition is
+left alone, an interrupted one is finished, and a lab whose cluster shape changed is
+refused unless --recreate.`,
+		Example: `  # The default lab: kind if Docker runs, else simulated
+  lab up
+
+  # The lab with every stack
+  lab up --lab full
+
+  # Your own lab definition, under another name
+  lab up -f lab.yaml --name week2
+
+  # Adopt the cluster of a kubeconfig context
+  lab up --provider existing --context my-cluster`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.File, "file", "f", "", "lab definition file (kind: Lab)")
+	fl.StringVar(&opts.Lab, "lab", "", "a lab definition built into lab: "+joinNames())
+	fl.StringVar(&opts.Name, "name", "", "name of the lab (default: the definition's metadata.name)")
+	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim or existing (default: the definition's)")
+	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again when its cluster shape changed")
+	cmd.MarkFlagsMutuallyExclusive("file", "lab")
+	cmd.MarkFlagFilename("file", "yaml", "yml")
+	cmd.RegisterFlagCompletionFunc("lab", cmdutil.FixedCompletion(spec.EmbeddedLabNames()...))
+	cmd.RegisterFlagCompletionFunc("provider", cmdutil.FixedCompletion("auto", "kind", "sim", "existing"))
+	cmd.RegisterFlagCompletionFunc("name", f.CompleteLabNames)
+	return cmd
+}
+
+func joinNames() string {
+	s := ""
+	for i, n := range spec.EmbeddedLabNames() {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}
+
+// LoadDefinition reads the lab from -f, --lab, or the embedded default.
+func LoadDefinition(file, name string, stdin io.Reader) (*spec.Lab, string, error) {
+	switch {
+	case file == "-":
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, "", err
+		}
+		l, err := spec.LoadLab("<stdin>", data)
+		return l, "<stdin>", err
+	case file != "":
+		l, err := spec.LoadLabFile(file)
+		return l, file, err
+	case name == "":
+		name = "default"
+	}
+	l, err := spec.EmbeddedLab(name)
+	return l, "embedded:" + name, err
+}
+
+func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
+	if err := validProvider(opts.Provider); err != nil {
+		return err
+	}
+	def, source, err := LoadDefinition(opts.File, opts.Lab, f.IO.In)
+	if err != nil {
+		return err
+	}
+	progress, err := f.Progress()
+	if err != nil {
+		return err
+	}
+	defer progress.Close()
+	m := f.Manager(progress)
+	res, err := m.Up(ctx, lab.UpOptions{
+		Lab: def, Name: opts.Name, Source: source, Provider: opts.Provider,
+		Context: f.Globals.Context, Recreate: opts.Recreate, Confirm: f.Confirm,
+	})
+	if err != nil {
+		return err
+	}
+	progress.Emit(resultEvent(res))
+	progress.Close()
+	if format, _ := f.Format(); format == ui.FormatTable {
+		printNextSteps(f.IO, res)
+	}
+	return nil
+}
+
+func validProvider(p string) error {
+	switch p {
+	case "", spec.ProviderAuto, spec.ProviderKind, spec.ProviderSim, spec.ProviderExisting:
+		return nil
+	}
+	return errs.Invalidf("use one of auto, kind, sim, existing", "invalid --provider %q", p)
+}
+
+// resultEvent closes the event stream with what a script needs to use the lab.
+func resultEvent(res *lab.UpResult) event.Event {
+	r := res.Record
+	msg := fmt.Sprintf("lab %q is ready", r.Name)
+	if res.AlreadyUp {
+		msg = fmt.Sprintf("lab %q is already up", r.Name)
+	}
+	return event.Event{Type: event.Result, Message: msg, Fields: map[string]string{
+		"name": r.Name, "provider": r.Provider, "context": r.Context, "kubeconfig": r.Kubeconfig,
+		"alreadyUp": fmt.Sprint(res.AlreadyUp),
+	}}
+}
+
+func printNextSteps(io *ui.IO, res *lab.UpResult) {
+	r := res.Record
+	io.Notef("Next: kubectl --context %s get nodes", r.Context)
+	io.Notef("      lab status --name %s", r.Name)
+}

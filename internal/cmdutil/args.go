@@ -1,0 +1,33 @@
+package cmdutil
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/cloudnativelab/lab/internal/errs"
+)
+
+// NoArgs rejects positional arguments as invalid input (exit 2), naming them.
+func NoArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return errs.Invalidf("see `"+cmd.CommandPath()+" --help`", "%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
+}
+
+// FixedCompletion completes a flag with a fixed set of values.
+func FixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// AddNameFlag adds --name for commands acting on one lab.
+func (f *Factory) AddNameFlag(cmd *cobra.Command, name *string) {
+	cmd.Flags().StringVar(name, "name", "", "name of the lab (default: the only lab, else \"default\")")
+	cmd.RegisterFlagCompletionFunc("name", f.CompleteLabNames)
+}
+
+// FlagError marks a flag-parsing failure as invalid input.
+func FlagError(_ *cobra.Command, err error) error {
+	return errs.Wrap(errs.Invalid, err, "", "see the command's --help")
+}

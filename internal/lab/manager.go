@@ -1,0 +1,120 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cloudnativelab/lab/internal/cluster"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/state"
+)
+
+// Manager runs lab lifecycles. Its fields are its dependencies, so tests can swap them.
+type Manager struct {
+	// StateDir holds records, lab kubeconfigs and provider work dirs.
+	StateDir string
+	// Providers by name: kind, sim, existing.
+	Providers map[string]cluster.Provider
+	// DockerReachable decides what the auto provider picks.
+	DockerReachable func(context.Context) error
+	// UserKubeconfig is the kubeconfig lab merges contexts into and adopts them from.
+	UserKubeconfig string
+	// LockWait is how long a second lab process waits for the lock on the same lab.
+	LockWait time.Duration
+	// NodeTimeout bounds the wait for nodes to be Ready.
+	NodeTimeout time.Duration
+	Events      *event.Emitter
+}
+
+func (m *Manager) store() store { return store{root: m.StateDir} }
+
+func (m *Manager) events() *event.Emitter {
+	if m.Events == nil {
+		return event.NewEmitter(nil)
+	}
+	return m.Events
+}
+
+// lock takes the lab's lock, turning a timeout into a message naming the holder.
+func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
+	l, err := state.Acquire(ctx, m.store().lockPath(name), m.LockWait)
+	var locked *state.ErrLocked
+	if errors.As(err, &locked) {
+		who := "another lab process"
+		if locked.Holder != "" {
+			who += " (pid " + locked.Holder + ")"
+		}
+		return nil, errs.New(errs.Busy,
+			fmt.Sprintf("%s is changing lab %q", who, name),
+			"wait for it to finish and try again; the lock goes away when that process exits")
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, interrupted("", ctx.Err())
+	}
+	return l, err
+}
+
+func (m *Manager) provider(name string) (cluster.Provider, error) {
+	p, ok := m.Providers[name]
+	if !ok {
+		return nil, errs.Invalidf("use one of auto, kind, sim, existing", "unknown provider %q", name)
+	}
+	return p, nil
+}
+
+func (m *Manager) request(name string, c spec.ClusterSpec) cluster.Request {
+	return cluster.Request{Name: name, Cluster: c, WorkDir: m.store().workDir(name), KubeconfigPath: m.UserKubeconfig}
+}
+
+// ValidateName checks a lab name given on the command line (file names are checked by
+// the spec package).
+func ValidateName(name string) error {
+	if len(name) == 0 || len(name) > 40 || !isDNSLabel(name) {
+		return errs.Invalidf("use lower-case letters, digits and '-', at most 40 characters, starting with a letter or digit",
+			"invalid lab name %q", name)
+	}
+	return nil
+}
+
+func isDNSLabel(s string) bool {
+	for i, r := range s {
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && (r != '-' || i == 0 || i == len(s)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// interrupted turns a cancelled context into the error `lab` exits 130 with.
+func interrupted(hint string, err error) error {
+	return &errs.Error{Kind: errs.Interrupted, Msg: "interrupted", Hint: hint, Err: err}
+}
+
+// effectivePorts is what a provider really maps: kind defaults to 80 and 443, the
+// others map none (sim has no host network, existing is someone else's).
+func effectivePorts(provider string, ports []int) []int {
+	if provider != spec.ProviderKind {
+		return []int{}
+	}
+	if ports == nil {
+		return []int{80, 443}
+	}
+	return ports
+}
+
+func removeFile(path string) error {
+	err := os.Remove(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func indent(lines []string) string { return "  " + strings.Join(lines, "\n  ") }

@@ -1,0 +1,277 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudnativelab/lab/internal/cluster"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/spec"
+)
+
+// UpOptions says which lab to bring up and how.
+type UpOptions struct {
+	Lab *spec.Lab
+	// Name overrides the lab's metadata.name.
+	Name string
+	// Source is where Lab came from, for the record.
+	Source string
+	// Provider overrides spec.cluster.provider when not empty.
+	Provider string
+	// Context overrides spec.cluster.context (existing provider).
+	Context string
+	// Recreate deletes a lab whose cluster differs, then creates it again.
+	Recreate bool
+	// Confirm asks the user before destroying anything; nil means yes.
+	Confirm func(question string) (bool, error)
+}
+
+// UpResult is what `lab up` did.
+type UpResult struct {
+	Record *Record `json:"record"`
+	// AlreadyUp is true when nothing needed doing.
+	AlreadyUp bool `json:"alreadyUp"`
+}
+
+const interruptedUpHint = "run `lab up` again to finish, or `lab down` to remove what was created"
+
+// Up reconciles the lab: creates it, completes an interrupted creation, restarts a
+// stopped one, reports "already up" when it matches, and refuses a different cluster
+// shape unless Recreate.
+func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
+	lab := *opts.Lab
+	name := lab.Metadata.Name
+	if opts.Name != "" {
+		if err := ValidateName(opts.Name); err != nil {
+			return nil, err
+		}
+		name = opts.Name
+	}
+	if opts.Context != "" {
+		lab.Spec.Cluster.Context = opts.Context
+	}
+	lock, err := m.lock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+
+	rec, err := m.store().load(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.resolveProvider(ctx, &lab, rec, opts.Provider); err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		if diff := clusterDiff(rec, &lab); len(diff) > 0 {
+			if !opts.Recreate {
+				return nil, errs.Invalidf("run `lab up --recreate` to delete the lab and create it with the new shape (workloads in it are lost)",
+					"lab %q exists with a different cluster:\n%s", name, indent(diff))
+			}
+			if err := m.recreate(ctx, rec, opts.Confirm); err != nil {
+				return nil, err
+			}
+			rec = nil
+		} else if done, err := m.alreadyUp(ctx, rec); err != nil || done {
+			if done {
+				rec.Spec = lab
+				return &UpResult{Record: rec, AlreadyUp: true}, m.store().save(rec)
+			}
+			return nil, err
+		}
+	}
+	return m.create(ctx, name, lab, opts.Source, rec)
+}
+
+// resolveProvider settles "auto": an existing lab keeps its provider, a new one gets
+// kind when Docker answers and sim otherwise.
+func (m *Manager) resolveProvider(ctx context.Context, lab *spec.Lab, rec *Record, override string) error {
+	c := &lab.Spec.Cluster
+	if override != "" {
+		c.Provider = override
+	}
+	if c.Provider == "" {
+		c.Provider = spec.ProviderAuto
+	}
+	if c.Provider != spec.ProviderAuto {
+		_, err := m.provider(c.Provider)
+		return err
+	}
+	if rec != nil {
+		c.Provider = rec.Provider
+		return nil
+	}
+	if err := m.DockerReachable(ctx); err != nil {
+		c.Provider = spec.ProviderSim
+		m.events().Info("Docker is not reachable, so this lab is simulated (sim): pods are scheduled but no container runs. Start Docker and use --provider kind for a real one.")
+		return nil
+	}
+	c.Provider = spec.ProviderKind
+	return nil
+}
+
+// clusterDiff lists the cluster-shaping differences between the recorded lab and the
+// wanted one, comparing what the provider really maps.
+func clusterDiff(rec *Record, want *spec.Lab) []string {
+	old, cur := rec.Spec.Spec.Cluster, want.Spec.Cluster
+	old.Provider = rec.Provider
+	old.Ports = effectivePorts(old.Provider, old.Ports)
+	cur.Ports = effectivePorts(cur.Provider, cur.Ports)
+	return spec.DiffCluster(old, cur)
+}
+
+func (m *Manager) recreate(ctx context.Context, rec *Record, confirm func(string) (bool, error)) error {
+	if confirm != nil {
+		ok, err := confirm(fmt.Sprintf("Delete lab %q and create it again? Everything in it is lost.", rec.Name))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.New(errs.Invalid, "recreate cancelled", "")
+		}
+	}
+	return m.down(ctx, rec)
+}
+
+// alreadyUp is true when the recorded lab is Ready, its cluster answers and its
+// context is still in the user's kubeconfig.
+func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
+	if rec.Phase != Ready {
+		m.events().Info(fmt.Sprintf("lab %q was not finished (%s); completing it", rec.Name, rec.Phase))
+		return false, nil
+	}
+	p, err := m.provider(rec.Provider)
+	if err != nil {
+		return false, err
+	}
+	st, err := p.Status(ctx, m.request(rec.Name, rec.Spec.Spec.Cluster))
+	if err != nil {
+		return false, err
+	}
+	if st.State != cluster.Running {
+		m.events().Info(fmt.Sprintf("lab %q is %s (%s); starting it again", rec.Name, st.State, st.Detail))
+		return false, nil
+	}
+	if rec.UserKubeconfig != "" && !kube.HasContext(rec.UserKubeconfig, rec.Context) {
+		m.events().Info(fmt.Sprintf("context %s is missing from %s; writing it again", rec.Context, rec.UserKubeconfig))
+		return false, nil
+	}
+	m.events().Info(fmt.Sprintf("lab %q is already up (context %s)", rec.Name, rec.Context))
+	return true, nil
+}
+
+// create runs the steps of bringing a lab up. The record is written first (Creating)
+// and last (Ready); every step is safe to run again.
+func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, source string, rec *Record) (*UpResult, error) {
+	p, err := m.provider(lab.Spec.Cluster.Provider)
+	if err != nil {
+		return nil, err
+	}
+	req := m.request(name, lab.Spec.Cluster)
+	// Preflight changes nothing, so it runs before the record exists: a lab that cannot
+	// start leaves no trace.
+	preflight := func(ctx context.Context) error { return p.Preflight(ctx, req, m.events()) }
+	if err := m.events().Step(ctx, "Checking prerequisites", preflight); err != nil {
+		return nil, stepError(ctx, err)
+	}
+	if rec == nil {
+		rec = &Record{Name: name, CreatedAt: time.Now().UTC()}
+	}
+	rec.Provider, rec.Phase, rec.Spec, rec.Source = p.Name(), Creating, lab, source
+	rec.Kubeconfig = m.store().kubeconfigPath(name)
+	if err := m.store().save(rec); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		title string
+		run   func(context.Context) error
+	}{
+		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return p.Create(ctx, req, m.events()) }},
+		{"Writing kubeconfig", func(ctx context.Context) error { return m.writeKubeconfig(ctx, p, req, rec) }},
+		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, rec, lab.Spec.Cluster, p.Name()) }},
+	}
+	for _, s := range steps {
+		if err := m.events().Step(ctx, s.title, s.run); err != nil {
+			return nil, stepError(ctx, err)
+		}
+	}
+	if len(lab.Spec.Stacks) > 0 {
+		m.events().Warn(fmt.Sprintf("stacks are not installed by this version of lab yet: %s", strings.Join(lab.Spec.Stacks, ", ")))
+	}
+	rec.Phase = Ready
+	if err := m.store().save(rec); err != nil {
+		return nil, err
+	}
+	return &UpResult{Record: rec}, nil
+}
+
+// writeKubeconfig keeps lab's own copy of the admin kubeconfig and, for clusters lab
+// created, merges it into the user's kubeconfig as context lab-<name>, made current
+// (what kind does with kind-<name>).
+func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req cluster.Request, rec *Record) error {
+	data, err := p.Kubeconfig(ctx, req)
+	if err != nil {
+		return err
+	}
+	if p.Name() == "existing" {
+		_, rec.Context, err = kube.ExtractContext(req.KubeconfigPath, req.Cluster.Context)
+		if err != nil {
+			return err
+		}
+		return writePrivate(rec.Kubeconfig, data)
+	}
+	rec.Context = "lab-" + req.Name
+	if data, err = kube.RenameContext(data, rec.Context); err != nil {
+		return err
+	}
+	if err := writePrivate(rec.Kubeconfig, data); err != nil {
+		return err
+	}
+	rec.UserKubeconfig = kube.UserKubeconfigPath(m.UserKubeconfig)
+	if err := m.store().save(rec); err != nil {
+		return err
+	}
+	return kube.MergeContext(ctx, rec.UserKubeconfig, data)
+}
+
+func (m *Manager) waitNodes(ctx context.Context, rec *Record, c spec.ClusterSpec, provider string) error {
+	data, err := readPrivate(rec.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kube.Clientset(data)
+	if err != nil {
+		return err
+	}
+	want := c.NodeCount()
+	if provider == spec.ProviderExisting {
+		want = 1 // an adopted cluster has the nodes it has
+	}
+	timeout := m.NodeTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	return kube.WaitNodesReady(ctx, cs, want, timeout)
+}
+
+func nodesPhrase(c spec.ClusterSpec, provider string) string {
+	if provider == spec.ProviderExisting {
+		return "nodes"
+	}
+	if n := c.NodeCount(); n != 1 {
+		return fmt.Sprintf("%d nodes", n)
+	}
+	return "1 node"
+}
+
+// stepError turns a failure caused by Ctrl-C into the interrupted error.
+func stepError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return interrupted(interruptedUpHint, ctx.Err())
+	}
+	return err
+}

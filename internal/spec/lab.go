@@ -1,0 +1,68 @@
+package spec
+
+// APIVersion is the only apiVersion this build reads.
+const APIVersion = "lab.cloudnativelab.io/v1alpha1"
+
+// KindLab is the kind of a lab definition.
+const KindLab = "Lab"
+
+// Provider names.
+const (
+	ProviderAuto     = "auto"
+	ProviderKind     = "kind"
+	ProviderSim      = "sim"
+	ProviderExisting = "existing"
+)
+
+// Node roles.
+const (
+	RoleControlPlane = "control-plane"
+	RoleWorker       = "worker"
+)
+
+// Profiles size the bundled stacks.
+const (
+	ProfileLite = "lite"
+	ProfileFull = "full"
+)
+
+// Lab is a lab definition: the cluster to create and the stacks to install on it.
+type Lab struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       LabSpec  `json:"spec"`
+}
+
+// Metadata names a lab.
+type Metadata struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// LabSpec is what a lab holds.
+type LabSpec struct {
+	Cluster ClusterSpec `json:"cluster"`
+	Stacks  []string    `json:"stacks,omitempty"`
+	Profile string      `json:"profile,omitempty"`
+}
+
+// ClusterSpec shapes the cluster. Changing any of it on an existing lab needs --recreate.
+type ClusterSpec struct {
+	Provider          string      `json:"provider,omitempty"`
+	KubernetesVersion string      `json:"kubernetesVersion,omitempty"`
+	Nodes             []NodeGroup `json:"nodes,omitempty"`
+	// Ports are host ports mapped to the same port on the control-plane node, for ingress.
+	// nil means the provider's default (80 and 443 on kind); an empty list means none.
+	Ports []int `json:"ports"`
+	// Context is the kubeconfig context adopted by the existing provider.
+	Context string `json:"context,omitempty"`
+	// AllowChaos records consent to run chaos on an adopted (existing) cluster.
+	AllowChaos bool `json:"allowChaos,omitempty"`
+}
+
+// NodeGroup is Count nodes of one role.
+type NodeGroup struct {
+	Role  string `json:"role"`
+	Count int    `json:"count,omitempty"`
+}

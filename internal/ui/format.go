@@ -1,0 +1,42 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/cloudnativelab/lab/internal/errs"
+)
+
+// Format is the value of -o/--output: how data is written to Out.
+type Format string
+
+const (
+	FormatTable Format = "table" // for people: a table or details, plain when piped
+	FormatJSON  Format = "json"  // pretty-printed JSON; progress events as JSON lines
+	FormatYAML  Format = "yaml"  // YAML
+)
+
+// formats lists the valid output formats, in the order help text shows them.
+var formats = []Format{FormatTable, FormatJSON, FormatYAML}
+
+// ParseFormat checks an -o value; "" means table. An unknown value is an errs.Invalid
+// error that lists the valid ones.
+func ParseFormat(name string) (Format, error) {
+	if name == "" {
+		return FormatTable, nil
+	}
+	if f := Format(name); slices.Contains(formats, f) {
+		return f, nil
+	}
+	return "", errs.Invalidf("table is the default, for people; json and yaml are for scripts",
+		"unknown output format %q: valid formats are %s", name, FormatNames())
+}
+
+// FormatNames is the valid formats as "table, json, yaml", for flag help.
+func FormatNames() string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
