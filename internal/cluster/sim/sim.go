@@ -101,15 +101,17 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 	}
 	switch st.State {
 	case cluster.Stopped:
-		if err := p.kwokctl(ctx, bins, req, "start", "cluster"); err != nil {
+		if err := p.restart(ctx, bins, req); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			ev.Warn("the stopped sim cluster did not start again (" + firstLine(err) + "); creating it anew")
 			if err := p.Delete(ctx, req); err != nil {
 				return err
 			}
-			err = p.createCluster(ctx, bins, req)
-		}
-		if err != nil {
-			return err
+			if err := p.createCluster(ctx, bins, req); err != nil {
+				return err
+			}
 		}
 	case cluster.Missing:
 		if err := p.createCluster(ctx, bins, req); err != nil {
@@ -119,10 +121,32 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 	return p.registerNodes(ctx, req)
 }
 
+// restart starts a stopped cluster and checks that it is really its own API server
+// that answers (its ports may have been taken meanwhile).
+func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Request) error {
+	if !exists(filepath.Join(clusterDir(req), "kwok.yaml")) {
+		return errors.New("an interrupted create left no configuration")
+	}
+	if err := p.kwokctl(ctx, bins, req, "start", "cluster"); err != nil {
+		return err
+	}
+	st, err := p.Status(ctx, req)
+	if err != nil {
+		return err
+	}
+	if st.State != cluster.Running {
+		return errors.New(st.Detail)
+	}
+	return nil
+}
+
 func (p *Provider) createCluster(ctx context.Context, bins Binaries, req cluster.Request) error {
 	// A leftover directory from an interrupted create would make kwokctl reuse half a
 	// configuration; start clean.
 	if err := os.RemoveAll(clusterDir(req)); err != nil {
+		return err
+	}
+	if err := writePortConfig(kwokDir(req)); err != nil {
 		return err
 	}
 	args := []string{"create", "cluster", "--runtime", "binary",
