@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/spf13/cobra/doc"
-
 	"github.com/cloudnativelab/lab/internal/app"
-	"github.com/cloudnativelab/lab/internal/ui"
 )
 
 func main() {
@@ -17,15 +14,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gendocs DIR")
 		os.Exit(2)
 	}
-	dir := os.Args[1]
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	io, _, _, _ := ui.Test()
-	root := app.NewRootCmd(app.NewFactory(io))
-	root.DisableAutoGenTag = true // no date line: regenerating an unchanged tree changes nothing
-	if err := doc.GenMarkdownTree(root, dir); err != nil {
+	if err := app.WriteCLIReference(os.Args[1]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

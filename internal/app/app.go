@@ -147,6 +147,8 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 		kubeconfig.NewCmd(f, nil),
 		version.NewCmd(f),
 	)
+	// Added now rather than at Execute so the CLI reference documents it.
+	root.InitDefaultCompletionCmd()
 	return root
 }
 
