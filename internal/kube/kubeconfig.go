@@ -165,3 +165,15 @@ func ExtractContext(path, name string) ([]byte, string, error) {
 	data, err := clientcmd.Write(*cfg)
 	return data, name, err
 }
+
+// Flatten inlines the certificate and key files a kubeconfig refers to.
+func Flatten(kubeconfig []byte) ([]byte, error) {
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	if err := clientcmdapi.FlattenConfig(cfg); err != nil {
+		return nil, fmt.Errorf("inlining kubeconfig credentials: %w", err)
+	}
+	return clientcmd.Write(*cfg)
+}

@@ -124,10 +124,13 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 // restart starts a stopped cluster and checks that it is really its own API server
 // that answers (its ports may have been taken meanwhile).
 func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Request) error {
-	if !exists(filepath.Join(clusterDir(req), "kwok.yaml")) {
-		return errors.New("an interrupted create left no configuration")
+	if !complete(req) {
+		return errors.New("an interrupted create left an incomplete cluster")
 	}
-	if err := p.kwokctl(ctx, bins, req, "start", "cluster"); err != nil {
+	// kwokctl waits for components that may never come up (a port taken meanwhile).
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
 		return err
 	}
 	st, err := p.Status(ctx, req)
@@ -221,21 +224,23 @@ func killRecordedPIDs(dir string) {
 	}
 }
 
-// Kubeconfig returns kwokctl's admin kubeconfig for the cluster.
+// Kubeconfig returns kwokctl's admin kubeconfig for the cluster, with the certificates
+// inlined. Inlining matters beyond convenience: client-go caches TLS transports by CA
+// file path, and a recreated cluster has a new CA at the same path.
 func (p *Provider) Kubeconfig(ctx context.Context, req cluster.Request) ([]byte, error) {
 	path := filepath.Join(clusterDir(req), "kubeconfig.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("the sim cluster has no kubeconfig yet: %w", err)
 	}
-	return data, nil
+	return kube.Flatten(data)
 }
 
 // Status is Missing without kwokctl's config, Running when the API server answers,
 // Stopped otherwise.
 func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Status, error) {
 	st := cluster.Status{Simulated: true, State: cluster.Missing}
-	if !exists(filepath.Join(clusterDir(req), "kwok.yaml")) {
+	if !complete(req) {
 		if exists(clusterDir(req)) {
 			st.State, st.Detail = cluster.Stopped, "an interrupted create left an incomplete cluster"
 		}
@@ -253,6 +258,13 @@ func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Sta
 	}
 	st.State, st.Detail = cluster.Running, Notice
 	return st, nil
+}
+
+// complete is true once kwokctl wrote both the cluster's configuration and its
+// kubeconfig, which it does last.
+func complete(req cluster.Request) bool {
+	dir := clusterDir(req)
+	return exists(filepath.Join(dir, "kwok.yaml")) && exists(filepath.Join(dir, "kubeconfig.yaml"))
 }
 
 func (p *Provider) client(ctx context.Context, req cluster.Request) (kubernetes.Interface, error) {
