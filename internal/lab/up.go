@@ -23,6 +23,8 @@ type UpOptions struct {
 	Provider string
 	// Context overrides spec.cluster.context (existing provider).
 	Context string
+	// AllowChaos records consent to chaos on an adopted cluster (existing provider only).
+	AllowChaos bool
 	// Recreate deletes a lab whose cluster differs, then creates it again.
 	Recreate bool
 	// Confirm asks the user before destroying anything; nil means yes.
@@ -65,6 +67,13 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 	}
 	if err := m.resolveProvider(ctx, &lab, rec, opts.Provider); err != nil {
 		return nil, err
+	}
+	if opts.AllowChaos {
+		if lab.Spec.Cluster.Provider != spec.ProviderExisting {
+			return nil, errs.Invalidf("labs lab creates allow chaos already; --allow-chaos is consent for a cluster you adopt",
+				"--allow-chaos needs --provider existing")
+		}
+		lab.Spec.Cluster.AllowChaos = true
 	}
 	if rec != nil {
 		if diff := clusterDiff(rec, &lab); len(diff) > 0 {

@@ -18,11 +18,12 @@ import (
 
 // Options of `lab up`.
 type Options struct {
-	File     string
-	Lab      string
-	Name     string
-	Provider string
-	Recreate bool
+	File       string
+	Lab        string
+	Name       string
+	Provider   string
+	Recreate   bool
+	AllowChaos bool
 }
 
 // NewCmd builds `lab up`; runF replaces the run function in tests.
@@ -47,8 +48,8 @@ refused unless --recreate.`,
   # Your own lab definition, under another name
   lab up -f lab.yaml --name week2
 
-  # Adopt the cluster of a kubeconfig context
-  lab up --provider existing --context my-cluster`,
+  # Adopt the cluster of a kubeconfig context (and allow chaos drills on it)
+  lab up --provider existing --context my-cluster --allow-chaos`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -63,6 +64,7 @@ refused unless --recreate.`,
 	fl.StringVar(&opts.Name, "name", "", "name of the lab (default: the definition's metadata.name)")
 	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim or existing (default: the definition's)")
 	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again when its cluster shape changed")
+	fl.BoolVar(&opts.AllowChaos, "allow-chaos", false, "with --provider existing: allow lab chaos to act on the adopted cluster")
 	cmd.MarkFlagsMutuallyExclusive("file", "lab")
 	cmd.MarkFlagFilename("file", "yaml", "yml")
 	cmd.RegisterFlagCompletionFunc("lab", cmdutil.FixedCompletion(spec.EmbeddedLabNames()...))
@@ -118,7 +120,7 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	m := f.Manager(progress)
 	res, err := m.Up(ctx, lab.UpOptions{
 		Lab: def, Name: opts.Name, Source: source, Provider: opts.Provider,
-		Context: f.Globals.Context, Recreate: opts.Recreate, Confirm: f.Confirm,
+		Context: f.Globals.Context, Recreate: opts.Recreate, AllowChaos: opts.AllowChaos, Confirm: f.Confirm,
 	})
 	if err != nil {
 		return err

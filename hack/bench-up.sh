@@ -1,0 +1,396 @@
+#!/usr/bin/env bash
+# Measures `lab up --provider sim` against kwokctl alone on the same binaries, the two
+# run side by side (interleaved, alternating which goes first), and writes the result to
+# the bench-up section of docs/benchmarks.md. Run it with `make bench`.
+#
+#   lab:      bin/lab up --provider sim --name <unique> -f <1 control plane + 1 worker>,
+#             from start to exit (lab returns once the nodes are Ready); `lab down` after,
+#             untimed. Private LAB_STATE_DIR and KUBECONFIG.
+#   baseline: kwokctl create cluster --runtime binary with the same --*-binary flags
+#             (kwokctl's default ports and waiting), then kubectl creates the same two
+#             Node objects lab registers and waits until both are Ready; deletion
+#             untimed. Private KWOK_WORKDIR and kubeconfig.
+#
+# Environment: LAB_SIM_BIN_DIR (the binaries; default .testenv/bin), BENCH_RUNS (measured
+# pairs, default 7; one warm-up pair more is run and discarded), BENCH_TARGET (the
+# overhead target in percent, default 30), BENCH_DOC (default docs/benchmarks.md).
+#
+# Every run is timed by hack/benchup on the monotonic clock. The script deletes whatever
+# an interrupted run left (lab's and kwokctl's clusters, their processes, its temp dir).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+bin_dir="${LAB_SIM_BIN_DIR:-$repo_root/.testenv/bin}"
+lab_bin="$repo_root/bin/lab"
+kwokctl="$bin_dir/kwokctl"
+# The --*-binary flags lab's sim provider passes (internal/cluster/sim/binaries.go).
+binary_flags=(
+  --etcd-binary "$bin_dir/etcd"
+  --kube-apiserver-binary "$bin_dir/kube-apiserver"
+  --kube-controller-manager-binary "$bin_dir/kube-controller-manager"
+  --kube-scheduler-binary "$bin_dir/kube-scheduler"
+  --kwok-controller-binary "$bin_dir/kwok"
+)
+
+# ---------------------------------------------------------------------------------------
+# Contender mode: the script runs itself as `bench-up.sh __lab|__baseline NAME`, under
+# the timer, so both contenders pay the same wrapper cost. BENCH_TMP comes from the parent.
+
+contender_lab() {
+  local name=$1
+  LAB_STATE_DIR="$BENCH_TMP/lab/state" KUBECONFIG="$BENCH_TMP/lab/kubeconfig" NO_COLOR=1 \
+    exec "$lab_bin" up --provider sim --name "$name" -f "$BENCH_TMP/lab.yaml"
+}
+
+# now_us: wall-clock microseconds, for the baseline's phase breakdown only (the total is
+# timed by benchup on the monotonic clock).
+now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
+
+contender_baseline() {
+  local name=$1 t0 t1 t2 t3
+  export KWOK_WORKDIR="$BENCH_TMP/kwok"
+  local kubeconfig="$BENCH_TMP/base/kubeconfig"
+  t0=$(now_us)
+  "$kwokctl" --name "$name" create cluster --runtime binary --kubeconfig "$kubeconfig" "${binary_flags[@]}"
+  t1=$(now_us)
+  kubectl --kubeconfig "$kubeconfig" --cache-dir "$BENCH_TMP/base/cache-$name" create -f "$BENCH_TMP/base/nodes-$name.yaml"
+  t2=$(now_us)
+  kubectl --kubeconfig "$kubeconfig" --cache-dir "$BENCH_TMP/base/cache-$name" wait --for=condition=Ready node --all --timeout=2m
+  t3=$(now_us)
+  printf '%s %s\n' "kwokctl-create-cluster" $(((t1 - t0) / 1000)) "kubectl-create-nodes" $(((t2 - t1) / 1000)) \
+    "kubectl-wait-ready" $(((t3 - t2) / 1000)) >>"$BENCH_TMP/base/phases"
+}
+
+case "${1:-}" in
+__lab)
+  contender_lab "$2"
+  ;;
+__baseline)
+  contender_baseline "$2"
+  exit 0
+  ;;
+"") ;;
+*)
+  echo "usage: bash hack/bench-up.sh   (see the comment at its top)" >&2
+  exit 2
+  ;;
+esac
+
+# ---------------------------------------------------------------------------------------
+# Driver.
+
+runs="${BENCH_RUNS:-7}"
+target="${BENCH_TARGET:-30}"
+doc="${BENCH_DOC:-$repo_root/docs/benchmarks.md}"
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2; }
+[[ "$target" =~ ^[0-9]+$ ]] || { echo "BENCH_TARGET must be a whole percentage, not '$target'" >&2; exit 2; }
+
+log() { printf 'bench-up: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  [[ -x "$bin_dir/$b" ]] || die "$bin_dir/$b is missing: run \`make testenv-sim\` (or \`make bench\`, which does)"
+done
+[[ -x "$lab_bin" ]] || die "$lab_bin is missing: run \`make build\` (or \`make bench\`, which does)"
+command -v kubectl >/dev/null || die "the baseline needs kubectl on PATH"
+
+BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/bench-up.XXXXXX")"
+export BENCH_TMP
+mkdir -p "$BENCH_TMP/lab" "$BENCH_TMP/base" "$BENCH_TMP/kwok" "$BENCH_TMP/logs" "$BENCH_TMP/times"
+
+# pids_under DIR: the pids kwokctl recorded for the clusters under DIR.
+pids_under() {
+  local f pid
+  [[ -d "$1" ]] || return 0
+  while IFS= read -r f; do
+    pid="$(tr -dc '0-9' <"$f" 2>/dev/null || true)"
+    [[ -n "$pid" ]] && echo "$pid"
+  done < <(find "$1" -path '*/pids/*.pid' -type f 2>/dev/null)
+}
+
+# ours PID: the process's command line mentions the temp dir. Every component runs from
+# kwokctl's copy of its binary under the cluster's directory there, so this tells this
+# script's processes from any other, and from a recycled pid.
+ours() {
+  local cmdline
+  [[ "$1" != "$$" && "$1" != "$BASHPID" ]] || return 1
+  cmdline="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$BENCH_TMP"* ]]
+}
+
+# stray_pids: every process of ours still running.
+stray_pids() {
+  local p
+  for p in /proc/[0-9]*; do
+    if ours "${p#/proc/}"; then echo "${p#/proc/}"; fi
+  done
+}
+
+# wait_gone PID...: up to 10s for the processes to exit, then SIGKILL those of ours left.
+wait_gone() {
+  local pid i alive
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do
+    if ours "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+}
+
+delete_lab() {
+  local name=$1 pids
+  mapfile -t pids < <(pids_under "$BENCH_TMP/lab/state/labs/$name")
+  LAB_STATE_DIR="$BENCH_TMP/lab/state" KUBECONFIG="$BENCH_TMP/lab/kubeconfig" NO_COLOR=1 \
+    "$lab_bin" down --yes --name "$name" >>"$BENCH_TMP/logs/down.log" 2>&1 || true
+  ((${#pids[@]} == 0)) || wait_gone "${pids[@]}"
+}
+
+delete_baseline() {
+  local name=$1 pids
+  mapfile -t pids < <(pids_under "$BENCH_TMP/kwok/clusters/$name")
+  KWOK_WORKDIR="$BENCH_TMP/kwok" "$kwokctl" --name "$name" delete cluster --kubeconfig "$BENCH_TMP/base/kubeconfig" \
+    >>"$BENCH_TMP/logs/down.log" 2>&1 || true
+  rm -rf "$BENCH_TMP/kwok/clusters/$name" "$BENCH_TMP/base/cache-$name"
+  ((${#pids[@]} == 0)) || wait_gone "${pids[@]}"
+}
+
+cleanup() {
+  local rc=$? d pids
+  trap - EXIT INT TERM
+  set +e
+  for d in "$BENCH_TMP"/lab/state/labs/*/; do
+    [[ -d "$d" ]] && delete_lab "$(basename "$d")"
+  done
+  for d in "$BENCH_TMP"/kwok/clusters/*/; do
+    [[ -d "$d" ]] && delete_baseline "$(basename "$d")"
+  done
+  # Whatever lab or kwokctl could not stop (an interrupted create): kill it by pid.
+  mapfile -t pids < <(stray_pids)
+  if ((${#pids[@]} > 0)); then
+    kill -TERM "${pids[@]}" 2>/dev/null
+    wait_gone "${pids[@]}"
+  fi
+  mapfile -t pids < <(stray_pids)
+  ((${#pids[@]} == 0)) || log "processes left running (pids ${pids[*]}); kill them by hand"
+  rm -rf "$BENCH_TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "building the timer (hack/benchup)"
+go build -o "$BENCH_TMP/benchup" ./hack/benchup
+benchup="$BENCH_TMP/benchup"
+
+cat >"$BENCH_TMP/lab.yaml" <<'EOF'
+apiVersion: lab.cloudnativelab.io/v1alpha1
+kind: Lab
+metadata:
+  name: bench
+spec:
+  cluster:
+    provider: sim
+    kubernetesVersion: v1.36
+    nodes:
+      - role: control-plane
+      - role: worker
+        count: 1
+  stacks: []
+EOF
+
+# nodes_yaml PREFIX: the Node objects lab's sim provider registers for this lab
+# (internal/cluster/sim/sim.go, nodesFor): the control plane tainted, one worker.
+nodes_yaml() {
+  local cp="$1-control-plane" worker="$1-worker"
+  cat <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $cp
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels:
+    kubernetes.io/hostname: $cp
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+    app.kubernetes.io/managed-by: lab
+    node-role.kubernetes.io/control-plane: ""
+    ingress-ready: "true"
+spec:
+  taints: [{key: node-role.kubernetes.io/control-plane, effect: NoSchedule}]
+status:
+  allocatable: {cpu: "8", memory: 16Gi, pods: "110"}
+  capacity: {cpu: "8", memory: 16Gi, pods: "110"}
+  nodeInfo: {operatingSystem: linux, architecture: amd64, kubeletVersion: fake}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: $worker
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels:
+    kubernetes.io/hostname: $worker
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+    app.kubernetes.io/managed-by: lab
+status:
+  allocatable: {cpu: "8", memory: 16Gi, pods: "110"}
+  capacity: {cpu: "8", memory: 16Gi, pods: "110"}
+  nodeInfo: {operatingSystem: linux, architecture: amd64, kubeletVersion: fake}
+EOF
+}
+
+# run_one lab|baseline TAG: one timed run and its untimed deletion. Timings of measured
+# runs go to times/<contender>, those of the warm-up to times/warmup-<contender>.
+run_one() {
+  local who=$1 tag=$2 name out logf
+  name="bench-$who-$$-$tag"
+  [[ "$who" == baseline ]] && name="bench-base-$$-$tag"
+  out="$BENCH_TMP/times/$who"
+  [[ "$tag" == warmup ]] && out="$BENCH_TMP/times/warmup-$who"
+  logf="$BENCH_TMP/logs/$who-$tag.log"
+  [[ "$who" == baseline ]] && nodes_yaml "$name" >"$BENCH_TMP/base/nodes-$name.yaml"
+  if ! "$benchup" time "$out" -- bash "$repo_root/hack/bench-up.sh" "__$who" "$name" >"$logf" 2>&1; then
+    log "the $who run $tag failed; its output:"
+    tail -n 30 "$logf" >&2
+    exit 1
+  fi
+  if [[ "$who" == lab ]]; then
+    # lab's plain progress: "✓ Creating cluster (sim) (4.3s)"; keep "step<TAB>ms".
+    sed -n 's/^✓ \(.*\) (\([0-9.]*[µnm]*s\|[0-9]*m[0-9.]*s\))$/\1\t\2/p' "$logf" |
+      awk -F'\t' -v tag="$tag" '{
+        d = $2; ms = 0
+        if (d ~ /m[0-9]/) { split(d, p, "m"); ms = p[1] * 60000; d = p[2] }
+        if (d ~ /ms$/) ms += d + 0; else if (d ~ /µs$|us$/) ms += (d + 0) / 1000;
+        else if (d ~ /ns$/) ms += 0; else ms += (d + 0) * 1000
+        if (tag != "warmup") printf "%s\t%d\n", $1, ms
+      }' >>"$BENCH_TMP/lab/steps"
+    delete_lab "$name"
+  else
+    delete_baseline "$name"
+  fi
+  log "$who $tag: $(tail -n 1 "$out") ms"
+}
+
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+log "warm-up pair (discarded)"
+run_one lab warmup
+run_one baseline warmup
+# The warm-up's baseline phases are not part of the figures.
+rm -f "$BENCH_TMP/base/phases"
+for ((i = 1; i <= runs; i++)); do
+  if ((i % 2 == 1)); then
+    run_one lab "$i"
+    run_one baseline "$i"
+  else
+    run_one baseline "$i"
+    run_one lab "$i"
+  fi
+done
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------------------------------
+# Report.
+
+read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
+read -r _ base_med base_min base_max < <("$benchup" stats "$BENCH_TMP/times/baseline")
+ratio="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%.2f", a / b }')"
+overhead="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%+.1f", (a - b) * 100 / b }')"
+if awk -v a="$lab_med" -v b="$base_med" -v t="$target" 'BEGIN { exit !((a - b) * 100 / b <= t) }'; then
+  verdict="**Met**: lab's overhead is ${overhead}%, within the ${target}% target."
+else
+  verdict="**Not met**: lab's overhead is ${overhead}%, above the ${target}% target."
+fi
+
+# median_of FILE-OF-NUMBERS
+median_of() { "$benchup" stats "$1" | cut -d' ' -f2; }
+breakdown=""
+while IFS= read -r step; do
+  awk -F'\t' -v s="$step" '$1 == s { print $2 }' "$BENCH_TMP/lab/steps" >"$BENCH_TMP/step"
+  breakdown+="| lab: $step | $(median_of "$BENCH_TMP/step") ms |"$'\n'
+done < <(cut -f1 "$BENCH_TMP/lab/steps" | awk '!seen[$0]++')
+for phase in kwokctl-create-cluster kubectl-create-nodes kubectl-wait-ready; do
+  awk -v s="$phase" '$1 == s { print $2 }' "$BENCH_TMP/base/phases" >"$BENCH_TMP/step"
+  breakdown+="| baseline: \`${phase//-/ }\` | $(median_of "$BENCH_TMP/step") ms |"$'\n'
+done
+breakdown="${breakdown%$'\n'}"
+
+mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+mem="$(awk -v k="$mem_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
+cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+kernel="$(uname -sr)"
+go_version="$(go version | awk '{ print $3 }')"
+apiserver_version="$("$bin_dir/kube-apiserver" --version | awk '{ print $2 }')"
+etcd_version="$("$bin_dir/etcd" --version | awk '/^etcd Version/ { print $3 }')"
+kwokctl_version="$("$kwokctl" --version | awk '{ print $3 }')"
+kubectl_version="$(kubectl version --client 2>/dev/null | awk '/^Client Version/ { print $3 }')"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
+when="$(date -u '+%Y-%m-%d %H:%M UTC')"
+command="make bench"
+[[ -n "${MAKELEVEL:-}" ]] || command="LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-up.sh"
+[[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
+[[ -z "${BENCH_TARGET:-}" ]] || command="BENCH_TARGET=$target $command"
+lab_runs="$(paste -sd' ' "$BENCH_TMP/times/lab")"
+base_runs="$(paste -sd' ' "$BENCH_TMP/times/baseline")"
+warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-baseline")"
+
+section="$BENCH_TMP/section.md"
+cat >"$section" <<EOF
+## \`lab up --provider sim\` against kwokctl alone
+
+Produced by \`$command\` on $when, commit $commit.
+
+| contender | median | min | max | runs |
+|---|---:|---:|---:|---:|
+| lab | $lab_med ms | $lab_min ms | $lab_max ms | $n |
+| kwokctl alone (baseline) | $base_med ms | $base_min ms | $base_max ms | $n |
+
+- Ratio lab / baseline of the medians: **$ratio**; lab's overhead (lab − baseline) / baseline: **${overhead}%**.
+- Target: lab's overhead at most ${target}% over kwokctl alone. $verdict
+
+Where the time goes (medians of the same runs; lab's steps as its progress output prints
+them, rounded to 0.1 s above one second; the rest of lab's total is process start, state
+and lock files):
+
+| part | median |
+|---|---:|
+$breakdown
+
+What each contender does, on the same binaries (\`$bin_dir\`):
+
+- **lab**: \`bin/lab up --provider sim --name <unique> -f <lab file>\` with one
+  control-plane and one worker node and no stacks, timed from start to exit (lab returns
+  once both nodes are Ready); \`bin/lab down\` after, untimed. Private \`LAB_STATE_DIR\`
+  and \`KUBECONFIG\`. lab runs \`kwokctl create cluster --runtime binary --wait 2m\` with a
+  kwokctl config giving random free ports, registers the two Node objects, merges the
+  kubeconfig context and waits for the nodes to be Ready.
+- **baseline**: \`kwokctl create cluster --runtime binary --kubeconfig <private>\` with the
+  same \`--*-binary\` flags (kwokctl's default ports and waiting), then
+  \`kubectl create -f <the same two Node objects, annotated kwok.x-k8s.io/node: fake>\`
+  and \`kubectl wait --for=condition=Ready node --all --timeout=2m\`, timed from start to
+  Ready; \`kwokctl delete cluster\` after, untimed. Private \`KWOK_WORKDIR\`.
+- Each contender runs as \`bash hack/bench-up.sh __lab|__baseline <name>\` under
+  \`hack/benchup time\`, which measures wall time on the monotonic clock. One warm-up pair
+  ran first and was discarded ($warmup ms); then $n measured pairs, interleaved, alternating which
+  contender goes first. Each cluster's processes were gone before the next run started.
+
+Runs, in order (ms): lab $lab_runs; baseline $base_runs.
+
+Machine: $(nproc) CPUs ($cpu_model), $mem memory, $kernel; load average
+$load_before before, $load_after after (other work may share the machine; interleaving
+spreads it over both contenders). Versions: Go $go_version, kube-apiserver
+$apiserver_version, etcd $etcd_version, kwokctl $kwokctl_version, kubectl $kubectl_version.
+EOF
+
+"$benchup" splice "$doc" bench-up <"$section"
+log "wrote the bench-up section of ${doc#"$repo_root"/}"
+echo
+cat "$section"
