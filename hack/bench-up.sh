@@ -13,7 +13,8 @@
 #
 # Environment: LAB_SIM_BIN_DIR (the binaries; default .testenv/bin), BENCH_RUNS (measured
 # pairs, default 7; one warm-up pair more is run and discarded), BENCH_TARGET (the
-# overhead target in percent, default 30), BENCH_DOC (default docs/benchmarks.md).
+# overhead target in percent, default 30), BENCH_DOC (default docs/benchmarks.md),
+# BENCH_LOGS (a directory to keep every run's output in; by default it is deleted).
 #
 # Every run is timed by hack/benchup on the monotonic clock. The script deletes whatever
 # an interrupted run left (lab's and kwokctl's clusters, their processes, its temp dir).
@@ -44,21 +45,19 @@ contender_lab() {
     exec "$lab_bin" up --provider sim --name "$name" -f "$BENCH_TMP/lab.yaml"
 }
 
-# now_us: wall-clock microseconds, for the baseline's phase breakdown only (the total is
-# timed by benchup on the monotonic clock).
-now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$t"; }
-
 contender_baseline() {
+  # Wall-clock microseconds ($EPOCHREALTIME, no fork), for the phase breakdown only: the
+  # total is timed by benchup on the monotonic clock.
   local name=$1 t0 t1 t2 t3
   export KWOK_WORKDIR="$BENCH_TMP/kwok"
   local kubeconfig="$BENCH_TMP/base/kubeconfig"
-  t0=$(now_us)
+  t0=${EPOCHREALTIME/[.,]/}
   "$kwokctl" --name "$name" create cluster --runtime binary --kubeconfig "$kubeconfig" "${binary_flags[@]}"
-  t1=$(now_us)
+  t1=${EPOCHREALTIME/[.,]/}
   kubectl --kubeconfig "$kubeconfig" --cache-dir "$BENCH_TMP/base/cache-$name" create -f "$BENCH_TMP/base/nodes-$name.yaml"
-  t2=$(now_us)
+  t2=${EPOCHREALTIME/[.,]/}
   kubectl --kubeconfig "$kubeconfig" --cache-dir "$BENCH_TMP/base/cache-$name" wait --for=condition=Ready node --all --timeout=2m
-  t3=$(now_us)
+  t3=${EPOCHREALTIME/[.,]/}
   printf '%s %s\n' "kwokctl-create-cluster" $(((t1 - t0) / 1000)) "kubectl-create-nodes" $(((t2 - t1) / 1000)) \
     "kubectl-wait-ready" $(((t3 - t2) / 1000)) >>"$BENCH_TMP/base/phases"
 }
@@ -177,6 +176,9 @@ cleanup() {
   fi
   mapfile -t pids < <(stray_pids)
   ((${#pids[@]} == 0)) || log "processes left running (pids ${pids[*]}); kill them by hand"
+  if [[ -n "${BENCH_LOGS:-}" ]]; then
+    mkdir -p "$BENCH_LOGS" && cp -r "$BENCH_TMP/logs/." "$BENCH_LOGS/" && log "kept every run's output in $BENCH_LOGS"
+  fi
   rm -rf "$BENCH_TMP"
   exit "$rc"
 }
@@ -251,6 +253,7 @@ EOF
 # runs go to times/<contender>, those of the warm-up to times/warmup-<contender>.
 run_one() {
   local who=$1 tag=$2 name out logf
+  # last_ms: the run's time; last_parts: its parts, "a + b + ...", in ms.
   name="bench-$who-$$-$tag"
   [[ "$who" == baseline ]] && name="bench-base-$$-$tag"
   out="$BENCH_TMP/times/$who"
@@ -265,18 +268,22 @@ run_one() {
   if [[ "$who" == lab ]]; then
     # lab's plain progress: "✓ Creating cluster (sim) (4.3s)"; keep "step<TAB>ms".
     sed -n 's/^✓ \(.*\) (\([0-9.]*[µnm]*s\|[0-9]*m[0-9.]*s\))$/\1\t\2/p' "$logf" |
-      awk -F'\t' -v tag="$tag" '{
+      awk -F'\t' '{
         d = $2; ms = 0
         if (d ~ /m[0-9]/) { split(d, p, "m"); ms = p[1] * 60000; d = p[2] }
         if (d ~ /ms$/) ms += d + 0; else if (d ~ /µs$|us$/) ms += (d + 0) / 1000;
         else if (d ~ /ns$/) ms += 0; else ms += (d + 0) * 1000
-        if (tag != "warmup") printf "%s\t%d\n", $1, ms
-      }' >>"$BENCH_TMP/lab/steps"
+        printf "%s\t%d\n", $1, ms
+      }' >"$BENCH_TMP/lab/steps-$tag"
+    [[ "$tag" == warmup ]] || cat "$BENCH_TMP/lab/steps-$tag" >>"$BENCH_TMP/lab/steps"
+    last_parts="$(cut -f2 "$BENCH_TMP/lab/steps-$tag" | paste -sd+ | sed 's/+/ + /g')"
     delete_lab "$name"
   else
+    last_parts="$(tail -n 3 "$BENCH_TMP/base/phases" | cut -d' ' -f2 | paste -sd+ | sed 's/+/ + /g')"
     delete_baseline "$name"
   fi
-  log "$who $tag: $(tail -n 1 "$out") ms"
+  last_ms="$(tail -n 1 "$out")"
+  log "$who $tag: $last_ms ms"
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -285,15 +292,27 @@ run_one lab warmup
 run_one baseline warmup
 # The warm-up's baseline phases are not part of the figures.
 rm -f "$BENCH_TMP/base/phases"
+pairs=""
 for ((i = 1; i <= runs; i++)); do
   if ((i % 2 == 1)); then
+    first=lab
     run_one lab "$i"
+    lab_ms=$last_ms lab_parts=$last_parts
     run_one baseline "$i"
+    base_ms=$last_ms base_parts=$last_parts
   else
+    first=baseline
     run_one baseline "$i"
+    base_ms=$last_ms base_parts=$last_parts
     run_one lab "$i"
+    lab_ms=$last_ms lab_parts=$last_parts
   fi
+  pairs+="| $i | $first | $lab_ms ms | $lab_parts | $base_ms ms | $base_parts |"$'\n'
+  # Each pair's ratio, in thousandths: the pairs ran under the same load, so the spread of
+  # these says how far the machine's noise moves the result.
+  echo $((lab_ms * 1000 / base_ms)) >>"$BENCH_TMP/times/ratios"
 done
+pairs="${pairs%$'\n'}"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------------------------------
@@ -302,6 +321,8 @@ load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
 read -r _ base_med base_min base_max < <("$benchup" stats "$BENCH_TMP/times/baseline")
 ratio="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%.2f", a / b }')"
+read -r _ pr_med pr_min pr_max < <("$benchup" stats "$BENCH_TMP/times/ratios")
+pair_ratios="$(awk -v m="$pr_med" -v lo="$pr_min" -v hi="$pr_max" 'BEGIN { printf "median %.2f, from %.2f to %.2f", m / 1000, lo / 1000, hi / 1000 }')"
 overhead="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%+.1f", (a - b) * 100 / b }')"
 if awk -v a="$lab_med" -v b="$base_med" -v t="$target" 'BEGIN { exit !((a - b) * 100 / b <= t) }'; then
   verdict="**Met**: lab's overhead is ${overhead}%, within the ${target}% target."
@@ -326,7 +347,8 @@ mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 mem="$(awk -v k="$mem_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
 cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 kernel="$(uname -sr)"
-go_version="$(go version | awk '{ print $3 }')"
+go_version="$(go env GOVERSION)"
+go_version="${go_version#go}"
 apiserver_version="$("$bin_dir/kube-apiserver" --version | awk '{ print $2 }')"
 etcd_version="$("$bin_dir/etcd" --version | awk '/^etcd Version/ { print $3 }')"
 kwokctl_version="$("$kwokctl" --version | awk '{ print $3 }')"
@@ -338,8 +360,9 @@ command="make bench"
 [[ -n "${MAKELEVEL:-}" ]] || command="LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-up.sh"
 [[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
 [[ -z "${BENCH_TARGET:-}" ]] || command="BENCH_TARGET=$target $command"
-lab_runs="$(paste -sd' ' "$BENCH_TMP/times/lab")"
-base_runs="$(paste -sd' ' "$BENCH_TMP/times/baseline")"
+[[ -z "${BENCH_LOGS:-}" ]] || command="BENCH_LOGS=$BENCH_LOGS $command"
+pair_word="pairs"
+((n > 1)) || pair_word="pair"
 warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-baseline")"
 
 section="$BENCH_TMP/section.md"
@@ -355,6 +378,8 @@ Produced by \`$command\` on $when, commit $commit.
 
 - Ratio lab / baseline of the medians: **$ratio**; lab's overhead (lab − baseline) / baseline: **${overhead}%**.
 - Target: lab's overhead at most ${target}% over kwokctl alone. $verdict
+- Ratio lab / baseline within each pair: $pair_ratios (how much the load on the
+  machine moves the result).
 
 Where the time goes (medians of the same runs; lab's steps as its progress output prints
 them, rounded to 0.1 s above one second; the rest of lab's total is process start, state
@@ -370,8 +395,9 @@ What each contender does, on the same binaries (\`$bin_dir\`):
   control-plane and one worker node and no stacks, timed from start to exit (lab returns
   once both nodes are Ready); \`bin/lab down\` after, untimed. Private \`LAB_STATE_DIR\`
   and \`KUBECONFIG\`. lab runs \`kwokctl create cluster --runtime binary --wait 2m\` with a
-  kwokctl config giving random free ports, registers the two Node objects, merges the
-  kubeconfig context and waits for the nodes to be Ready.
+  kwokctl config giving random free ports (with \`--wait\`, kwokctl returns only once the
+  API server's \`/healthz\` says ok, checked every 0.5 s), registers the two Node objects,
+  merges the kubeconfig context and waits for the nodes to be Ready.
 - **baseline**: \`kwokctl create cluster --runtime binary --kubeconfig <private>\` with the
   same \`--*-binary\` flags (kwokctl's default ports and waiting), then
   \`kubectl create -f <the same two Node objects, annotated kwok.x-k8s.io/node: fake>\`
@@ -379,10 +405,18 @@ What each contender does, on the same binaries (\`$bin_dir\`):
   Ready; \`kwokctl delete cluster\` after, untimed. Private \`KWOK_WORKDIR\`.
 - Each contender runs as \`bash hack/bench-up.sh __lab|__baseline <name>\` under
   \`hack/benchup time\`, which measures wall time on the monotonic clock. One warm-up pair
-  ran first and was discarded ($warmup ms); then $n measured pairs, interleaved, alternating which
-  contender goes first. Each cluster's processes were gone before the next run started.
+  ran first and was discarded ($warmup ms); then $n measured $pair_word, interleaved,
+  alternating which contender goes first. Each cluster's processes were gone before the
+  next run started.
 
-Runs, in order (ms): lab $lab_runs; baseline $base_runs.
+The measured pairs, in order:
+
+| pair | ran first | lab | lab's steps (ms) | baseline | baseline's parts (ms) |
+|---:|---|---:|---|---:|---|
+$pairs
+
+(lab's steps as in the table above, in its order; the baseline's parts: kwokctl, kubectl
+create, kubectl wait.)
 
 Machine: $(nproc) CPUs ($cpu_model), $mem memory, $kernel; load average
 $load_before before, $load_after after (other work may share the machine; interleaving

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
@@ -152,9 +153,11 @@ func (p *Provider) createCluster(ctx context.Context, bins Binaries, req cluster
 	if err := writePortConfig(kwokDir(req)); err != nil {
 		return err
 	}
-	args := []string{"create", "cluster", "--runtime", "binary",
-		"--kubeconfig", filepath.Join(req.WorkDir, "kwokctl.kubeconfig"),
-		"--wait", "2m"}
+	// No --wait: kwokctl's wait polls /healthz every 0.5 s through kubectl and holds
+	// until every post-start hook is done (RBAC bootstrap among them), 1.5 to 2.5 s that
+	// node registration does not need (lab's admin identity is system:masters).
+	// registerNodes retries until the API server accepts, at a finer interval.
+	args := []string{"create", "cluster", "--runtime", "binary", "--kubeconfig", kwokctlKubeconfig(req)}
 	args = append(args, bins.binaryFlags()...)
 	err := p.kwokctl(ctx, bins, req, args...)
 	if err != nil && ctx.Err() == nil {
@@ -197,7 +200,7 @@ func (p *Provider) Delete(ctx context.Context, req cluster.Request) error {
 	}
 	bins, err := p.find()
 	if err == nil {
-		err = p.kwokctl(ctx, bins, req, "delete", "cluster")
+		err = p.kwokctl(ctx, bins, req, "delete", "cluster", "--kubeconfig", kwokctlKubeconfig(req))
 	}
 	killRecordedPIDs(clusterDir(req))
 	if rmErr := os.RemoveAll(kwokDir(req)); rmErr != nil {
@@ -284,12 +287,30 @@ func (p *Provider) registerNodes(ctx context.Context, req cluster.Request) error
 		return err
 	}
 	for _, n := range nodesFor(req.Name, req.Cluster) {
-		_, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := createNode(ctx, cs, n); err != nil {
 			return fmt.Errorf("registering node %s: %w", n.Name, err)
 		}
 	}
 	return nil
+}
+
+// createNode creates n, retrying while the API server is still starting.
+func createNode(ctx context.Context, cs kubernetes.Interface, n *corev1.Node) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+		return last == nil || apierrors.IsAlreadyExists(last), nil
+	})
+	if err != nil && last != nil {
+		return last
+	}
+	return err
+}
+
+// kwokctlKubeconfig is the file kwokctl adds its context to. Without it kwokctl edits
+// the user's ~/.kube/config; lab merges its own context, named lab-<name>.
+func kwokctlKubeconfig(req cluster.Request) string {
+	return filepath.Join(req.WorkDir, "kwokctl.kubeconfig")
 }
 
 // nodesFor builds the Node objects of a cluster spec.
