@@ -116,7 +116,7 @@ func (m *Manager) resolveProvider(ctx context.Context, lab *spec.Lab, rec *Recor
 	}
 	if err := m.DockerReachable(ctx); err != nil {
 		c.Provider = spec.ProviderSim
-		m.events().Info("Docker is not reachable, so this lab is simulated (sim): pods are scheduled but no container runs. Start Docker and use --provider kind for a real one.")
+		m.events().Info("Docker is not reachable: this lab is simulated (sim), no container really runs. For a real one, start Docker and use --provider kind.")
 		return nil
 	}
 	c.Provider = spec.ProviderKind
