@@ -1,0 +1,17 @@
+package grade
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/cloudnativelab/lab/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// cluster is the package's real sim cluster, for resource and http checks.
+var cluster *testenv.Cluster
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, func(c *testenv.Cluster) { cluster = c })
+}

@@ -1,0 +1,94 @@
+package grade
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/metrics"
+)
+
+// Targets are what checks are evaluated against. A missing target comes with the reason,
+// which checks that need it report as their error.
+type Targets struct {
+	// Prometheus answers promql and alert checks.
+	Prometheus    *metrics.Client
+	PrometheusErr error
+	// Kube answers resource and http checks.
+	Kube    *Kube
+	KubeErr error
+	// HTTPErr, when set, is why http checks cannot work even though Kube answers (a
+	// simulated cluster runs no containers to answer them).
+	HTTPErr error
+}
+
+// Reasons a target is missing on a simulated lab, as reports show them.
+var (
+	ErrSimulatedPrometheus = errors.New("needs a real cluster (simulated lab: no Prometheus runs)")
+	ErrSimulatedHTTP       = errors.New("needs a real cluster (simulated lab: no container serves HTTP)")
+)
+
+func (t *Targets) prometheus() (*metrics.Client, error) {
+	switch {
+	case t.Prometheus != nil:
+		return t.Prometheus, nil
+	case t.PrometheusErr != nil:
+		return nil, t.PrometheusErr
+	}
+	return nil, errors.New("no Prometheus to query: pass --prometheus-url")
+}
+
+func (t *Targets) kube() (*Kube, error) {
+	switch {
+	case t.Kube != nil:
+		return t.Kube, nil
+	case t.KubeErr != nil:
+		return nil, t.KubeErr
+	}
+	return nil, errors.New("no cluster to look at: pass --kubeconfig or grade a lab")
+}
+
+// Kube is a cluster's API: a dynamic client for any kind of object, a mapper from kinds
+// to resources, and an HTTP client for the service proxy.
+type Kube struct {
+	Config  *rest.Config
+	Dynamic dynamic.Interface
+	Mapper  *restmapper.DeferredDiscoveryRESTMapper
+	// HTTP carries the kubeconfig's credentials, for raw requests to the API server.
+	HTTP *http.Client
+}
+
+// NewKube connects to the cluster of a kubeconfig's current context. Nothing is sent
+// until a check asks.
+func NewKube(kubeconfig []byte) (*Kube, error) {
+	cfg, err := kube.RESTConfig(kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	return NewKubeForConfig(cfg)
+}
+
+// NewKubeForConfig is NewKube for a client configuration.
+func NewKubeForConfig(cfg *rest.Config) (*Kube, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return &Kube{Config: cfg, Dynamic: dyn, Mapper: mapper, HTTP: httpClient}, nil
+}
