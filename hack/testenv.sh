@@ -11,6 +11,9 @@ set -euo pipefail
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.5}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+# The helm CLI is the baseline of the stacks benchmark (hack/bench-stacks.sh) only; lab
+# itself installs charts with the Helm SDK and never runs it.
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/lab/testenv"
@@ -103,6 +106,15 @@ build_kwok() {
   done
 }
 
+build_helm() {
+  [[ -x "$cache_bin/helm" ]] && "$cache_bin/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION" && return 0
+  log "building helm $HELM_VERSION (for the stacks benchmark's baseline)"
+  mkdir -p "$cache_bin"
+  GOBIN="$cache_bin" CGO_ENABLED=0 go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
 install_prometheus() {
   if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return 0; fi
   log "installing prometheus and promtool (Debian packages)"
@@ -130,8 +142,9 @@ main() {
   case "$what" in
     all) build_etcd; build_kwok; build_kube; link_out; install_prometheus ;;
     sim) build_etcd; build_kwok; build_kube; link_out ;;
+    helm) build_helm; link_out ;;
     prometheus) install_prometheus ;;
-    *) echo "usage: $0 [all|sim|prometheus]" >&2; exit 2 ;;
+    *) echo "usage: $0 [all|sim|helm|prometheus]" >&2; exit 2 ;;
   esac
   log "ready: $out_bin"
 }

@@ -40,6 +40,9 @@ type Request struct {
 	// KubeconfigPath is the user's kubeconfig (--kubeconfig or KUBECONFIG); the existing
 	// provider reads the adopted context from it.
 	KubeconfigPath string
+	// ExtraMemory is what the lab's stacks request, in bytes: memory the cluster needs
+	// beyond its nodes' own (kind's preflight compares it with Docker's).
+	ExtraMemory int64
 }
 
 // State of a cluster as a provider sees it.

@@ -3,8 +3,10 @@ package lab
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // DownResult is what `lab down` did.
@@ -55,8 +57,15 @@ func (m *Manager) down(ctx context.Context, rec *Record) error {
 	}
 	req := m.request(rec.Name, rec.Spec.Spec.Cluster)
 	title := fmt.Sprintf("Deleting cluster (%s)", p.Name())
-	if p.Name() == "existing" {
+	if p.Name() == spec.ProviderExisting {
 		title = "Removing what lab installed on " + rec.Context
+		// Helm's releases first, through Helm, so that cluster-scoped objects of the
+		// charts go too; then the provider deletes the namespaces lab created.
+		if _, err := os.Stat(rec.Kubeconfig); err == nil {
+			if err := m.removeStacksOf(ctx, rec); err != nil {
+				return err
+			}
+		}
 	}
 	if err := m.events().Step(ctx, title, func(ctx context.Context) error { return p.Delete(ctx, req) }); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/state"
 )
 
@@ -29,7 +30,14 @@ type Manager struct {
 	LockWait time.Duration
 	// NodeTimeout bounds the wait for nodes to be Ready.
 	NodeTimeout time.Duration
-	Events      *event.Emitter
+	// Catalog is the stacks lab can install (stack.Default() in the binary); nil
+	// refuses any lab that lists stacks.
+	Catalog *stack.Catalog
+	// CacheDir keeps upstream charts (state.CacheHome()).
+	CacheDir string
+	// StackTimeout overrides each stack's readiness timeout when positive.
+	StackTimeout time.Duration
+	Events       *event.Emitter
 }
 
 func (m *Manager) store() store { return store{root: m.StateDir} }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/state"
 )
 
@@ -39,9 +40,11 @@ type Record struct {
 	// Kubeconfig is lab's own copy of the admin kubeconfig (0600).
 	Kubeconfig string `json:"kubeconfig"`
 	// UserKubeconfig is the file the context was merged into, to remove it from there.
-	UserKubeconfig string    `json:"userKubeconfig,omitempty"`
-	CreatedAt      time.Time `json:"createdAt"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	UserKubeconfig string `json:"userKubeconfig,omitempty"`
+	// Stacks are the Helm releases lab installed, with chart versions and digests.
+	Stacks    []stack.Release `json:"stacks,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
 }
 
 // store reads and writes records under a state dir.

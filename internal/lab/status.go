@@ -2,11 +2,13 @@ package lab
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/stack"
 )
 
 // Status is what `lab status` and `lab list` report of a lab.
@@ -19,9 +21,12 @@ type Status struct {
 	Context    string           `json:"context"`
 	Kubeconfig string           `json:"kubeconfig"`
 	Nodes      kube.NodeSummary `json:"nodes"`
-	Stacks     []string         `json:"stacks"`
-	Source     string           `json:"source"`
-	CreatedAt  time.Time        `json:"createdAt"`
+	// Stacks are the stacks the lab declares and those added to it since.
+	Stacks []string `json:"stacks"`
+	// Releases are the Helm releases lab installed, as last recorded.
+	Releases  []stack.Release `json:"releases,omitempty"`
+	Source    string          `json:"source"`
+	CreatedAt time.Time       `json:"createdAt"`
 	// Note is a plain sentence the user must not miss (a simulated cluster's limits).
 	Note string `json:"note,omitempty"`
 }
@@ -68,7 +73,7 @@ func (m *Manager) List(ctx context.Context) ([]*Status, error) {
 func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 	s := &Status{
 		Name: rec.Name, Provider: rec.Provider, Phase: rec.Phase, Context: rec.Context,
-		Kubeconfig: rec.Kubeconfig, Stacks: rec.Spec.Spec.Stacks, Source: rec.Source, CreatedAt: rec.CreatedAt,
+		Kubeconfig: rec.Kubeconfig, Stacks: stackNames(rec), Releases: rec.Stacks, Source: rec.Source, CreatedAt: rec.CreatedAt,
 		State: cluster.Missing,
 	}
 	if s.Stacks == nil {
@@ -92,6 +97,17 @@ func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 		s.Nodes = m.nodeSummary(ctx, rec)
 	}
 	return s
+}
+
+// stackNames lists the lab's declared stacks, then those added with `lab stacks add`.
+func stackNames(rec *Record) []string {
+	out := slices.Clone(rec.Spec.Spec.Stacks)
+	for _, n := range installedStackNames(rec.Stacks) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (m *Manager) nodeSummary(ctx context.Context, rec *Record) kube.NodeSummary {

@@ -3,13 +3,13 @@ package lab
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/stack"
 )
 
 // UpOptions says which lab to bring up and how.
@@ -29,6 +29,8 @@ type UpOptions struct {
 	Recreate bool
 	// Confirm asks the user before destroying anything; nil means yes.
 	Confirm func(question string) (bool, error)
+	// Offline installs upstream charts from lab's cache only (see `lab pull`).
+	Offline bool
 }
 
 // UpResult is what `lab up` did.
@@ -36,6 +38,8 @@ type UpResult struct {
 	Record *Record `json:"record"`
 	// AlreadyUp is true when nothing needed doing.
 	AlreadyUp bool `json:"alreadyUp"`
+	// Stacks are the releases of the lab's stacks and what this run did to each.
+	Stacks []stack.Release `json:"stacks,omitempty"`
 }
 
 const interruptedUpHint = "run `lab up` again to finish, or `lab down` to remove what was created"
@@ -54,6 +58,9 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 	}
 	if opts.Context != "" {
 		lab.Spec.Cluster.Context = opts.Context
+	}
+	if err := m.validateStacks(&lab, opts.Source); err != nil {
+		return nil, err
 	}
 	lock, err := m.lock(ctx, name)
 	if err != nil {
@@ -87,13 +94,27 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 			rec = nil
 		} else if done, err := m.alreadyUp(ctx, rec); err != nil || done {
 			if done {
-				rec.Spec = lab
-				return &UpResult{Record: rec, AlreadyUp: true}, m.store().save(rec)
+				return m.reconcileStacks(ctx, rec, lab, opts.Offline)
 			}
 			return nil, err
 		}
 	}
-	return m.create(ctx, name, lab, opts.Source, rec)
+	return m.create(ctx, name, lab, opts, rec)
+}
+
+// reconcileStacks brings the stacks of a lab that is up to its definition: a release
+// whose chart version and values are unchanged is left alone, so a second `lab up`
+// upgrades nothing.
+func (m *Manager) reconcileStacks(ctx context.Context, rec *Record, lab spec.Lab, offline bool) (*UpResult, error) {
+	rec.Spec = lab
+	if err := m.store().save(rec); err != nil {
+		return nil, err
+	}
+	rels, err := m.installStacks(ctx, rec, lab.Spec.Stacks, offline)
+	if err != nil {
+		return nil, stepError(ctx, err)
+	}
+	return &UpResult{Record: rec, AlreadyUp: allUnchanged(rels), Stacks: rels}, nil
 }
 
 // resolveProvider settles "auto": an existing lab keeps its provider, a new one gets
@@ -175,22 +196,34 @@ func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
 
 // create runs the steps of bringing a lab up. The record is written first (Creating)
 // and last (Ready); every step is safe to run again.
-func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, source string, rec *Record) (*UpResult, error) {
+func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts UpOptions, rec *Record) (*UpResult, error) {
 	p, err := m.provider(lab.Spec.Cluster.Provider)
 	if err != nil {
 		return nil, err
 	}
 	req := m.request(name, lab.Spec.Cluster)
 	// Preflight changes nothing, so it runs before the record exists: a lab that cannot
-	// start leaves no trace.
-	preflight := func(ctx context.Context) error { return p.Preflight(ctx, req, m.events()) }
+	// start leaves no trace. The stacks' footprint is part of it: rendering their charts
+	// proves they can be installed (offline: that they are cached), and what they
+	// request is memory the cluster needs beyond its nodes' own.
+	preflight := func(ctx context.Context) error {
+		fp, err := m.footprint(lab, opts.Offline)
+		if err != nil {
+			return err
+		}
+		if fp != nil {
+			req.ExtraMemory = fp.Total.MemoryRequestsBytes
+			m.events().Info(footprintNote(fp))
+		}
+		return p.Preflight(ctx, req, m.events())
+	}
 	if err := m.events().Step(ctx, "Checking prerequisites", preflight); err != nil {
 		return nil, stepError(ctx, err)
 	}
 	if rec == nil {
 		rec = &Record{Name: name, CreatedAt: time.Now().UTC()}
 	}
-	rec.Provider, rec.Phase, rec.Spec, rec.Source = p.Name(), Creating, lab, source
+	rec.Provider, rec.Phase, rec.Spec, rec.Source = p.Name(), Creating, lab, opts.Source
 	rec.Kubeconfig = m.store().kubeconfigPath(name)
 	if err := m.store().save(rec); err != nil {
 		return nil, err
@@ -208,14 +241,25 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, source 
 			return nil, stepError(ctx, err)
 		}
 	}
-	if len(lab.Spec.Stacks) > 0 {
-		m.events().Warn(fmt.Sprintf("stacks are not installed by this version of lab yet: %s", strings.Join(lab.Spec.Stacks, ", ")))
-	}
+	// The cluster is Ready before its stacks: a stack that fails leaves a lab that
+	// `lab stacks remove` can act on and the next `lab up` completes.
 	rec.Phase = Ready
 	if err := m.store().save(rec); err != nil {
 		return nil, err
 	}
-	return &UpResult{Record: rec}, nil
+	rels, err := m.installStacks(ctx, rec, lab.Spec.Stacks, opts.Offline)
+	if err != nil {
+		return nil, stepError(ctx, err)
+	}
+	return &UpResult{Record: rec, Stacks: rels}, nil
+}
+
+// footprintNote tells what the stacks will ask of the cluster.
+func footprintNote(fp *stack.Footprint) string {
+	t := fp.Total
+	return fmt.Sprintf("the stacks (%s profile) request %s CPU and %s of memory, limits %s CPU and %s (see `lab footprint`)",
+		fp.Profile, stack.FormatCPU(t.CPURequestsMilli), stack.FormatMemory(t.MemoryRequestsBytes),
+		stack.FormatCPU(t.CPULimitsMilli), stack.FormatMemory(t.MemoryLimitsBytes))
 }
 
 // writeKubeconfig keeps lab's own copy of the admin kubeconfig and, for clusters lab

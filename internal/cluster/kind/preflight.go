@@ -39,7 +39,7 @@ func (p *Provider) Preflight(ctx context.Context, req cluster.Request, ev *event
 	if err != nil {
 		return err
 	}
-	if err := p.checkMemory(info, plan.counts, ev); err != nil {
+	if err := p.checkMemory(info, plan.counts, req.ExtraMemory, ev); err != nil {
 		return err
 	}
 	exists, err := p.exists(ctx, p.newBackend(ev), plan.name)
@@ -57,9 +57,9 @@ func (p *Provider) Preflight(ctx context.Context, req cluster.Request, ev *event
 }
 
 // checkMemory compares the memory Docker can give (its VM's, on Docker Desktop) with
-// what the lab needs.
-func (p *Provider) checkMemory(info dockerInfo, counts NodeCounts, ev *event.Emitter) error {
-	need := NodeMemory(counts) + p.extraMemory
+// what the lab needs: its nodes and what its stacks request (extra).
+func (p *Provider) checkMemory(info dockerInfo, counts NodeCounts, extra int64, ev *event.Emitter) error {
+	need := NodeMemory(counts) + p.extraMemory + extra
 	have := info.MemTotal
 	switch {
 	case have <= 0: // not reported: nothing to compare

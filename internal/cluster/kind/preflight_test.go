@@ -41,6 +41,7 @@ func TestPreflight(t *testing.T) {
 		setup    func(*fakeEnv)
 		spec     spec.ClusterSpec
 		opts     []Option
+		extra    int64     // the stacks' footprint, as the lab engine puts it in the request
 		wantKind errs.Kind // checked when wantErr is set
 		wantErr  []string  // parts of the error; none means success
 		wantHint []string
@@ -100,6 +101,14 @@ func TestPreflight(t *testing.T) {
 			wantErr:  []string{"needs about 3.5 GiB"},
 		},
 		{
+			name:     "the stacks' footprint in the request counts",
+			setup:    func(f *fakeEnv) { f.infoStdout = dockerInfoWithMemory(3 * gibibyte) },
+			spec:     noPorts,
+			extra:    2 * gibibyte,
+			wantKind: errs.Unavailable,
+			wantErr:  []string{"needs about 3.5 GiB"},
+		},
+		{
 			name:     "memory within the warning margin",
 			setup:    func(f *fakeEnv) { f.infoStdout = dockerInfoWithMemory(4 * gibibyte) },
 			spec:     oneControlPlaneTwoWorkers,
@@ -131,7 +140,9 @@ func TestPreflight(t *testing.T) {
 				tt.setup(env)
 			}
 			rec := &event.Recorder{}
-			err := env.provider(tt.opts...).Preflight(context.Background(), request(t.TempDir(), tt.spec), event.NewEmitter(rec))
+			req := request(t.TempDir(), tt.spec)
+			req.ExtraMemory = tt.extra
+			err := env.provider(tt.opts...).Preflight(context.Background(), req, event.NewEmitter(rec))
 			checkPreflight(t, err, rec, tt.wantKind, tt.wantErr, tt.wantHint, tt.wantWarn)
 		})
 	}

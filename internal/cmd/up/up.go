@@ -24,6 +24,7 @@ type Options struct {
 	Provider   string
 	Recreate   bool
 	AllowChaos bool
+	Offline    bool
 }
 
 // NewCmd builds `lab up`; runF replaces the run function in tests.
@@ -36,9 +37,14 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 
 The cluster comes from a provider: kind when Docker answers, otherwise a simulated
 cluster (sim) that needs no Docker; --provider existing adopts a cluster you already
-have. Running "lab up" again is safe: an existing lab that matches its definition is
-left alone, an interrupted one is finished, and a lab whose cluster shape changed is
-refused unless --recreate.`,
+have. Then the lab's stacks are installed from Helm charts built into lab (or pinned
+upstream charts), after the stacks they depend on, and lab waits until each works;
+a stack that does not come up is diagnosed (which pods, why, what to do).
+
+Running "lab up" again is safe: an existing lab that matches its definition is left
+alone (a stack whose chart version and values did not change is not upgraded), an
+interrupted one is finished, and a lab whose cluster shape changed is refused unless
+--recreate.`,
 		Example: `  # The default lab: kind if Docker runs, else simulated
   lab up
 
@@ -49,7 +55,10 @@ refused unless --recreate.`,
   lab up -f lab.yaml --name week2
 
   # Adopt the cluster of a kubeconfig context (and allow chaos drills on it)
-  lab up --provider existing --context my-cluster --allow-chaos`,
+  lab up --provider existing --context my-cluster --allow-chaos
+
+  # In a classroom without network: charts from the cache "lab pull" filled
+  lab up --offline`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -65,6 +74,7 @@ refused unless --recreate.`,
 	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim or existing (default: the definition's)")
 	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again when its cluster shape changed")
 	fl.BoolVar(&opts.AllowChaos, "allow-chaos", false, "with --provider existing: allow lab chaos to act on the adopted cluster")
+	fl.BoolVar(&opts.Offline, "offline", false, "take upstream charts from lab's cache only (filled by lab pull), naming any that are missing")
 	cmd.MarkFlagsMutuallyExclusive("file", "lab")
 	cmd.MarkFlagFilename("file", "yaml", "yml")
 	cmd.RegisterFlagCompletionFunc("lab", cmdutil.FixedCompletion(spec.EmbeddedLabNames()...))
@@ -121,6 +131,7 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	res, err := m.Up(ctx, lab.UpOptions{
 		Lab: def, Name: opts.Name, Source: source, Provider: opts.Provider,
 		Context: f.Globals.Context, Recreate: opts.Recreate, AllowChaos: opts.AllowChaos, Confirm: f.Confirm,
+		Offline: opts.Offline,
 	})
 	if err != nil {
 		return err
@@ -158,4 +169,7 @@ func printNextSteps(io *ui.IO, res *lab.UpResult) {
 	r := res.Record
 	io.Notef("Next: kubectl --context %s get nodes", r.Context)
 	io.Notef("      lab status --name %s", r.Name)
+	if len(r.Stacks) > 0 {
+		io.Notef("      lab stacks list --name %s", r.Name)
+	}
 }

@@ -1,0 +1,42 @@
+package stack
+
+import (
+	"github.com/cloudnativelab/lab/charts"
+)
+
+// Default is the catalog built into lab: the bundled charts of charts/.
+func Default() *Catalog {
+	return &Catalog{
+		Bundled: charts.Load,
+		Stacks: []Stack{
+			{
+				Name:        "monitoring",
+				Description: "Prometheus, Alertmanager and Grafana, with kube-state-metrics and node-exporter",
+				Namespace:   "monitoring",
+				Charts:      []Chart{{Name: "monitoring", Values: bundledProfile("monitoring")}},
+				Outcome: &Outcome{
+					Description: "Prometheus answers a query and scrapes itself",
+					Service:     "prometheus", Port: 9090, Query: `up{job="prometheus"}`,
+				},
+				Services: []Service{
+					{Name: "grafana", Service: "grafana", Port: 3000,
+						Login: &Login{Secret: "grafana-admin", UserKey: "admin-user", PasswordKey: "admin-password"}},
+					{Name: "prometheus", Service: "prometheus", Port: 9090},
+					{Name: "alertmanager", Service: "alertmanager", Port: 9093},
+				},
+			},
+			{
+				Name:        "demo-shop",
+				Description: "a small shop (frontend, backend, cache) to observe and break",
+				Namespace:   "demo-shop",
+				Charts:      []Chart{{Name: "demo-shop", Values: bundledProfile("demo-shop")}},
+				Services:    []Service{{Name: "shop", Service: "frontend", Port: 9898}},
+			},
+		},
+	}
+}
+
+// bundledProfile reads a bundled chart's values for a profile (its profiles/<p>.yaml).
+func bundledProfile(chart string) func(string) (map[string]any, error) {
+	return func(profile string) (map[string]any, error) { return charts.Profile(chart, profile) }
+}
