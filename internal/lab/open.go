@@ -3,19 +3,11 @@ package lab
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
-	"sort"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/portforward"
-	"k8s.io/client-go/transport/spdy"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
@@ -51,50 +43,29 @@ func (m *Manager) Open(ctx context.Context, name, target string, opts OpenOption
 	if err != nil {
 		return err
 	}
-	// A port-forward lives as long as the user wants it: no request timeout.
-	cfg.Timeout = 0
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
-	pod, port, err := serviceBackend(ctx, cs, s.Namespace, svc.Service, svc.Port)
+	pod, port, err := kube.ServiceBackend(ctx, cs, s.Namespace, svc.Service, svc.Port)
 	if err != nil {
-		return err
+		return errs.Wrap(errs.Unavailable, err, "", "see why: kubectl get pods -n "+s.Namespace)
 	}
-	transport, upgrader, err := spdy.RoundTripperFor(cfg)
+	pf, err := kube.Forward(ctx, cfg, s.Namespace, pod, opts.LocalPort, port)
 	if err != nil {
-		return err
+		return errs.Wrap(errs.Unavailable, err, "", "check the pod: kubectl describe pod -n "+s.Namespace+" "+pod)
 	}
-	url := cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(s.Namespace).Name(pod).SubResource("portforward").URL()
-	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, url)
-	ready := make(chan struct{})
-	pf, err := portforward.NewOnAddressesWithContext(ctx, dialer, []string{"127.0.0.1"},
-		[]string{fmt.Sprintf("%d:%d", opts.LocalPort, port)}, ready, io.Discard, io.Discard)
-	if err != nil {
-		return err
-	}
-	failed := make(chan error, 1)
-	go func() { failed <- pf.ForwardPorts() }()
-	select {
-	case err := <-failed:
-		return errs.Wrap(errs.Unavailable, err, fmt.Sprintf("forwarding to %s/%s", s.Namespace, pod), "check the pod: kubectl describe pod -n "+s.Namespace+" "+pod)
-	case <-ready:
-	}
-	ports, err := pf.GetPorts()
-	if err != nil || len(ports) == 0 {
-		return fmt.Errorf("the port-forward reports no port: %v", err)
-	}
+	defer pf.Close()
 	if opts.Ready != nil {
-		opts.Ready(fmt.Sprintf("http://127.0.0.1:%d%s", ports[0].Local, svc.Path))
+		opts.Ready(pf.URL + svc.Path)
 	}
 	select {
-	case err := <-failed:
-		if ctx.Err() != nil {
+	case err := <-pf.Done():
+		if ctx.Err() != nil || err == nil {
 			return nil
 		}
 		return errs.Wrap(errs.Unavailable, err, "the port-forward stopped", "run `lab open "+target+"` again")
 	case <-ctx.Done():
-		pf.Close()
 		return nil
 	}
 }
@@ -197,71 +168,4 @@ func kwokNodes(ctx context.Context, rec *Record) bool {
 		}
 	}
 	return true
-}
-
-// serviceBackend finds a Running and Ready pod behind the Service and the container
-// port its service port leads to, resolving a named target port on the pod.
-func serviceBackend(ctx context.Context, cs kubernetes.Interface, namespace, service string, port int) (string, int, error) {
-	svc, err := cs.CoreV1().Services(namespace).Get(ctx, service, metav1.GetOptions{})
-	if err != nil {
-		return "", 0, errs.Wrap(errs.Unavailable, err, fmt.Sprintf("finding service %s/%s", namespace, service), "")
-	}
-	target, err := targetPort(svc, port)
-	if err != nil {
-		return "", 0, err
-	}
-	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
-	if err != nil {
-		return "", 0, err
-	}
-	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		if p.Status.Phase != corev1.PodRunning || !podReady(p) || p.DeletionTimestamp != nil {
-			continue
-		}
-		if n, ok := containerPort(p, target); ok {
-			return p.Name, n, nil
-		}
-	}
-	return "", 0, errs.New(errs.Unavailable, fmt.Sprintf("no Running and Ready pod behind service %s/%s", namespace, service),
-		"see why: kubectl get pods -n "+namespace)
-}
-
-func targetPort(svc *corev1.Service, port int) (intstr.IntOrString, error) {
-	for _, p := range svc.Spec.Ports {
-		if int(p.Port) != port {
-			continue
-		}
-		if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal == 0 {
-			return intstr.FromInt32(p.Port), nil
-		}
-		return p.TargetPort, nil
-	}
-	return intstr.IntOrString{}, fmt.Errorf("service %s/%s has no port %d", svc.Namespace, svc.Name, port)
-}
-
-// containerPort resolves a target port on a pod: a number as is, a name through the
-// pod's container ports.
-func containerPort(p *corev1.Pod, target intstr.IntOrString) (int, bool) {
-	if target.Type == intstr.Int {
-		return target.IntValue(), true
-	}
-	for _, c := range p.Spec.Containers {
-		for _, cp := range c.Ports {
-			if cp.Name == target.StrVal {
-				return int(cp.ContainerPort), true
-			}
-		}
-	}
-	return 0, false
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -165,7 +165,7 @@ func TestUpInstallsStacksAndASecondUpUpgradesNothing(t *testing.T) {
 	if err := m.Open(ctx, "stacks", "extra-ui", OpenOptions{}); errs.KindOf(err) != errs.Invalid || !strings.Contains(errs.HintOf(err), "lab stacks add up-extra") {
 		t.Fatalf("open of a stack the lab lacks: %v (hint %q)", err, errs.HintOf(err))
 	}
-	pod, port, err := serviceBackend(ctx, cs, "up-base", "up-base", 9898)
+	pod, port, err := kube.ServiceBackend(ctx, cs, "up-base", "up-base", 9898)
 	if err != nil || port != 9898 || !strings.HasPrefix(pod, "up-base-") {
 		t.Fatalf("the backend of service up-base: pod %q port %d, %v", pod, port, err)
 	}
