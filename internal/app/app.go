@@ -16,9 +16,17 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/cluster/kind"
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
+	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
+	"github.com/cloudnativelab/lab/internal/cmd/creds"
 	"github.com/cloudnativelab/lab/internal/cmd/down"
+	"github.com/cloudnativelab/lab/internal/cmd/footprint"
+	gradecmd "github.com/cloudnativelab/lab/internal/cmd/grade"
 	"github.com/cloudnativelab/lab/internal/cmd/kubeconfig"
 	"github.com/cloudnativelab/lab/internal/cmd/list"
+	"github.com/cloudnativelab/lab/internal/cmd/open"
+	"github.com/cloudnativelab/lab/internal/cmd/pull"
+	scenariocmd "github.com/cloudnativelab/lab/internal/cmd/scenario"
+	"github.com/cloudnativelab/lab/internal/cmd/stacks"
 	"github.com/cloudnativelab/lab/internal/cmd/status"
 	"github.com/cloudnativelab/lab/internal/cmd/up"
 	"github.com/cloudnativelab/lab/internal/cmd/version"
@@ -26,6 +34,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
+	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/state"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
@@ -107,7 +116,12 @@ func NewFactory(io *ui.IO) *cmdutil.Factory {
 			DockerReachable: kind.DockerReachable,
 			UserKubeconfig:  g.Kubeconfig,
 			LockWait:        cmdutil.LockWait(),
+			Catalog:         stack.Default(),
+			CacheDir:        state.CacheHome(),
 			Events:          event.NewEmitter(sink),
+			BeforeDown: func(ctx context.Context, name string) error {
+				return chaoscmd.RevertBeforeDown(ctx, f, name)
+			},
 		}
 	}
 	return f
@@ -146,6 +160,14 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 		list.NewCmd(f, nil),
 		kubeconfig.NewCmd(f, nil),
 		version.NewCmd(f),
+		stacks.NewCmd(f, nil),
+		footprint.NewCmd(f, nil),
+		pull.NewCmd(f, nil),
+		open.NewCmd(f, nil),
+		creds.NewCmd(f, nil),
+		gradecmd.NewCmd(f, nil),
+		chaoscmd.NewCmd(f),
+		scenariocmd.NewCmd(f),
 	)
 	// Added now rather than at Execute so the CLI reference documents it.
 	root.InitDefaultCompletionCmd()

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/spec"
@@ -851,5 +852,23 @@ func waitRevision(t *testing.T, ns, want string) {
 	})
 	if err != nil {
 		t.Fatalf("deployment revision is %s, want %s", got, want)
+	}
+}
+
+// The demo shop's namespace is lab's too, but it is labelled as a chaos target: breaking
+// it is what trainees practise, so the guard rails let chaos act there.
+func TestChaosTargetNamespaceIsNotProtected(t *testing.T) {
+	t.Parallel()
+	shop := namespace(t, map[string]string{labLabel: "chaos-test", managedByLabel: "lab", existing.ChaosTargetLabel: "true"})
+	deploy(t, shop, "backend", 2)
+	res, err := testEngine(nil).Run(context.Background(), simLab(t), RunOptions{
+		Fault: "scale", Params: params(spec.FaultParams{Namespace: shop, Target: "deploy/backend", Replicas: ptr[int32](1)}, "namespace", "target", "replicas"),
+		Limits: DefaultLimits, Duration: time.Second,
+	})
+	if err != nil {
+		t.Fatalf("scale in a chaos-target namespace: %v", err)
+	}
+	if res == nil {
+		t.Fatal("no result")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
+	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -94,6 +95,11 @@ func (env *Env) loadProtected(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("listing the namespaces of lab's stacks: %w", err)
 	}
 	for _, ns := range list.Items {
+		if ns.Labels[existing.ChaosTargetLabel] == "true" {
+			// A practice workload (the demo shop): breaking it is the point.
+			delete(out, ns.Name)
+			continue
+		}
 		out[ns.Name] = "lab installed it for a stack of lab " + ns.Labels[labLabel]
 	}
 	return out, nil

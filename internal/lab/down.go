@@ -59,6 +59,11 @@ func (m *Manager) down(ctx context.Context, rec *Record) error {
 	title := fmt.Sprintf("Deleting cluster (%s)", p.Name())
 	if p.Name() == spec.ProviderExisting {
 		title = "Removing what lab installed on " + rec.Context
+		if m.BeforeDown != nil {
+			if err := m.BeforeDown(ctx, rec.Name); err != nil {
+				return err
+			}
+		}
 		// Helm's releases first, through Helm, so that cluster-scoped objects of the
 		// charts go too; then the provider deletes the namespaces lab created.
 		if _, err := os.Stat(rec.Kubeconfig); err == nil {

@@ -38,6 +38,10 @@ type Manager struct {
 	// StackTimeout overrides each stack's readiness timeout when positive.
 	StackTimeout time.Duration
 	Events       *event.Emitter
+	// BeforeDown runs before an adopted cluster's lab is removed: chaos reverts the
+	// faults still active there (lab cannot import chaos, which builds on lab). The
+	// clusters lab created go away whole, faults included.
+	BeforeDown func(ctx context.Context, name string) error
 }
 
 func (m *Manager) store() store { return store{root: m.StateDir} }

@@ -27,6 +27,10 @@ type Status struct {
 	Releases  []stack.Release `json:"releases,omitempty"`
 	Source    string          `json:"source"`
 	CreatedAt time.Time       `json:"createdAt"`
+	// AllowChaos is the consent to chaos recorded for an adopted cluster.
+	AllowChaos bool `json:"allowChaos,omitempty"`
+	// Dir holds everything lab keeps for the lab (record, kubeconfig, chaos journal).
+	Dir string `json:"dir"`
 	// Note is a plain sentence the user must not miss (a simulated cluster's limits).
 	Note string `json:"note,omitempty"`
 }
@@ -74,7 +78,7 @@ func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 	s := &Status{
 		Name: rec.Name, Provider: rec.Provider, Phase: rec.Phase, Context: rec.Context,
 		Kubeconfig: rec.Kubeconfig, Stacks: stackNames(rec), Releases: rec.Stacks, Source: rec.Source, CreatedAt: rec.CreatedAt,
-		State: cluster.Missing,
+		State: cluster.Missing, AllowChaos: rec.Spec.Spec.Cluster.AllowChaos, Dir: m.store().dir(rec.Name),
 	}
 	if s.Stacks == nil {
 		s.Stacks = []string{}

@@ -53,6 +53,9 @@ type Stack struct {
 	Outcome *Outcome
 	// Services are what `lab open` can reach.
 	Services []Service
+	// ChaosTarget marks a practice workload that `lab chaos` may break; the namespaces of
+	// the other stacks (monitoring) are protected from chaos.
+	ChaosTarget bool
 }
 
 // Chart is one release of a stack. Bundled charts come from the binary; upstream ones

@@ -31,6 +31,7 @@ func Default() *Catalog {
 				Namespace:   "demo-shop",
 				Charts:      []Chart{{Name: "demo-shop", Values: bundledProfile("demo-shop")}},
 				Services:    []Service{{Name: "shop", Service: "frontend", Port: 9898}},
+				ChaosTarget: true,
 			},
 		},
 	}

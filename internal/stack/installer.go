@@ -220,7 +220,7 @@ func joinStackErrors(list []error) error {
 
 // installStack reconciles each chart of the stack, then waits for the stack to work.
 func (in *Installer) installStack(ctx context.Context, p prepared) ([]Release, error) {
-	if err := in.ensureNamespace(ctx, p.stack.Namespace); err != nil {
+	if err := in.ensureNamespace(ctx, p.stack.Namespace, p.stack.ChaosTarget); err != nil {
 		return nil, err
 	}
 	var rels []Release

@@ -161,7 +161,7 @@ func copyValues(v map[string]any) (map[string]any, error) {
 // on an adopted cluster removes it. A namespace that already exists is left as it is
 // (on an adopted cluster it may be the user's); one still being deleted (a stack removed
 // a moment ago) is waited for first.
-func (in *Installer) ensureNamespace(ctx context.Context, name string) error {
+func (in *Installer) ensureNamespace(ctx context.Context, name string, chaosTarget bool) error {
 	nsClient := in.c.typed.CoreV1().Namespaces()
 	err := wait.PollUntilContextTimeout(ctx, in.opts.PollInterval, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
 		cur, err := nsClient.Get(ctx, name, metav1.GetOptions{})
@@ -169,6 +169,9 @@ func (in *Installer) ensureNamespace(ctx context.Context, name string) error {
 		case apierrors.IsNotFound(err):
 			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 			existing.LabelNamespace(ns, in.opts.Lab)
+			if chaosTarget {
+				ns.Labels[existing.ChaosTargetLabel] = "true"
+			}
 			_, err := nsClient.Create(ctx, ns, metav1.CreateOptions{})
 			return err == nil || apierrors.IsAlreadyExists(err), ignoreConflict(err)
 		case err != nil:

@@ -113,6 +113,10 @@ func contextName(req cluster.Request) string {
 	return "(current context)"
 }
 
+// ChaosTargetLabel marks a namespace of lab's that holds practice workloads meant to be
+// broken (the demo shop): chaos's guard rails protect lab's other namespaces, not these.
+const ChaosTargetLabel = "lab.cloudnativelab.io/chaos-target"
+
 // LabelNamespace marks a namespace as installed by lab for the lab name, so that
 // Delete removes it. Installers call it on the namespaces they create.
 func LabelNamespace(ns *corev1.Namespace, lab string) {

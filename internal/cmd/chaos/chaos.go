@@ -4,7 +4,6 @@ package chaos
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -12,10 +11,8 @@ import (
 	"github.com/cloudnativelab/lab/internal/chaos"
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
-	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
-	"github.com/cloudnativelab/lab/internal/state"
 )
 
 // NewCmd builds `lab chaos` and its subcommands.
@@ -62,14 +59,10 @@ func resolveLab(ctx context.Context, f *cmdutil.Factory, name string) (*chaos.La
 	if err != nil {
 		return nil, err
 	}
-	rec, err := readRecord(m.StateDir, name)
-	if err != nil {
-		return nil, err
-	}
 	l := &chaos.Lab{
 		Name: name, Provider: st.Provider, Simulated: st.Simulated, Running: st.State == cluster.Running,
-		Context: st.Context, AllowChaos: rec.Spec.Spec.Cluster.AllowChaos, Stacks: st.Stacks,
-		JournalDir: JournalDir(m.StateDir, name),
+		Context: st.Context, AllowChaos: st.AllowChaos, Stacks: st.Stacks,
+		JournalDir: JournalDir(st.Dir),
 	}
 	// Missing only for a lab whose creation never finished; engine calls needing the
 	// cluster fail on it with "not running" first.
@@ -96,20 +89,19 @@ func labOfContext(ctx context.Context, m *lab.Manager, contextName string) strin
 	return cmdutil.DefaultLabName(ctx, m)
 }
 
-// JournalDir is where a lab's chaos journal lives: next to its record, so `lab down`
+// JournalDir is where a lab's chaos journal lives: in the lab's own dir, so `lab down`
 // of a lab lab created removes it with the cluster it was about.
-func JournalDir(stateDir, name string) string {
-	return filepath.Join(stateDir, "labs", name, "chaos")
-}
+func JournalDir(labDir string) string { return filepath.Join(labDir, "chaos") }
 
-// readRecord reads the lab's record for what Status does not report: the consent to
-// chaos on an adopted cluster.
-func readRecord(stateDir, name string) (*lab.Record, error) {
-	var rec lab.Record
-	if err := state.ReadJSON(filepath.Join(stateDir, "labs", name, "state.json"), &rec); err != nil {
-		return nil, errs.Wrap(errs.Internal, err, fmt.Sprintf("reading the record of lab %q", name), "")
+// RevertBeforeDown undoes every fault still active on a lab; `lab down` of an adopted
+// cluster runs it first, so no fault outlives the lab that journals it.
+func RevertBeforeDown(ctx context.Context, f *cmdutil.Factory, name string) error {
+	l, err := resolveLab(ctx, f, name)
+	if err != nil {
+		return err
 	}
-	return &rec, nil
+	_, err = newEngine(f, event.Discard).Revert(ctx, l, nil, true)
+	return err
 }
 
 // newEngine is the chaos engine with progress going to sink.
