@@ -49,12 +49,17 @@ test: testenv ## run every test: unit, integration against a real control plane,
 
 fuzz: ## fuzz each file parser for FUZZ_TIME
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadLab$$' -fuzztime $(FUZZ_TIME) ./internal/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadChecks$$' -fuzztime $(FUZZ_TIME) ./internal/spec/
 
-bench: build testenv-sim ## measure `lab up --provider sim` against kwokctl alone; writes docs/benchmarks.md
+bench: build testenv ## every benchmark, each a ratio against a baseline run side by side; writes docs/benchmarks.md
+	bash hack/testenv.sh helm
 	LAB_SIM_BIN_DIR=$(TESTENV) bash hack/bench-up.sh
+	LAB_SIM_BIN_DIR=$(TESTENV) bash hack/bench-stacks.sh
+	LAB_SIM_BIN_DIR=$(TESTENV) bash hack/bench-chaos.sh
+	bash hack/bench-grade.sh
 
 lint: ## gofmt, go vet (also with the e2e tag)
-	@out=$$(gofmt -l cmd internal hack labs test); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal hack labs test charts); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/...
 
