@@ -394,10 +394,10 @@ What each contender does, on the same binaries (\`$bin_dir\`):
 - **lab**: \`bin/lab up --provider sim --name <unique> -f <lab file>\` with one
   control-plane and one worker node and no stacks, timed from start to exit (lab returns
   once both nodes are Ready); \`bin/lab down\` after, untimed. Private \`LAB_STATE_DIR\`
-  and \`KUBECONFIG\`. lab runs \`kwokctl create cluster --runtime binary --wait 2m\` with a
-  kwokctl config giving random free ports (with \`--wait\`, kwokctl returns only once the
-  API server's \`/healthz\` says ok, checked every 0.5 s), registers the two Node objects,
-  merges the kubeconfig context and waits for the nodes to be Ready.
+  and \`KUBECONFIG\`. lab runs \`kwokctl create cluster --runtime binary\` (no \`--wait\`)
+  with a kwokctl config giving random free ports, registers the two Node objects
+  (retrying every 100 ms until the API server accepts them), merges the kubeconfig
+  context and waits for the nodes to be Ready.
 - **baseline**: \`kwokctl create cluster --runtime binary --kubeconfig <private>\` with the
   same \`--*-binary\` flags (kwokctl's default ports and waiting), then
   \`kubectl create -f <the same two Node objects, annotated kwok.x-k8s.io/node: fake>\`
