@@ -1,0 +1,133 @@
+package scenario_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cloudnativelab/lab/internal/app"
+	"github.com/cloudnativelab/lab/internal/cluster/sim"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/scenario"
+	"github.com/cloudnativelab/lab/internal/testenv"
+	"github.com/cloudnativelab/lab/internal/ui"
+)
+
+// runLab runs the CLI in-process with the given environment.
+func runLab(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	io, _, out, errOut := ui.Test()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	code = app.Run(context.Background(), io, args)
+	return code, out.String(), errOut.String()
+}
+
+func privateEnv(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	return map[string]string{
+		"LAB_STATE_DIR": filepath.Join(dir, "state"),
+		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
+		"LAB_LOCK_WAIT": "1s",
+	}
+}
+
+// badScenarios are the spec package's fixtures of broken scenario folders.
+const badScenarios = "../../spec/testdata/scenario/bad/"
+
+func TestInvalidInput(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		stderr []string
+	}{
+		{"a check without points", []string{"scenario", "list", "--dir", badScenarios + "check-without-points"},
+			[]string{"check-without-points/scenario.yaml:14: spec.steps[0].checks[0].points: is required in a scenario", "Hint: docs/scenarios.md"}},
+		{"an unknown step field", []string{"scenario", "show", "unknown-step-field", "--dir", badScenarios + "unknown-step-field"},
+			[]string{`unknown-step-field/scenario.yaml:13: spec.steps[0].instructions: unknown field "instructions"`}},
+		{"a solution referring to a missing file", []string{"scenario", "test", "--all", "--dir", badScenarios + "missing-solution-file"},
+			[]string{"missing-solution-file/scenario.yaml:18: spec.steps[0].solve[0].apply: solution/two.yaml does not exist"}},
+		{"every problem of every scenario at once", []string{"scenario", "list", "--dir", badScenarios},
+			[]string{"bad-action/scenario.yaml:10: spec.stacks[0]", "wrong-folder/scenario.yaml:4: metadata.name"}},
+		{"an unknown scenario", []string{"scenario", "show", "k8s-basic"}, []string{`no scenario named "k8s-basic" built into lab (did you mean "k8s-basics"?)`}},
+		{"a check without a lab", []string{"scenario", "check"}, []string{`no lab named "default"`}},
+		{"test without names or --all", []string{"scenario", "test"}, []string{"takes scenario names or --all"}},
+		{"run without --auto", []string{"scenario", "run", "k8s-basics"}, []string{"with --auto"}},
+		{"solve of step 0", []string{"scenario", "solve", "--step", "0"}, []string{"--step must be at least 1"}},
+		{"start without a name", []string{"scenario", "start"}, []string{"takes one scenario name"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runLab(t, privateEnv(t), tc.args...)
+			if code != errs.ExitInvalid {
+				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, errs.ExitInvalid, stderr)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryScenarioOnASimLab is `lab scenario test --all` on a real sim lab made by
+// `lab up`, with its stacks: k8s-basics and helm-basics must be proven check by check;
+// prometheus-alerting and gameday-pod-kill must prove their resource checks and skip,
+// with the reason, the checks that need Prometheus or running containers. Then `lab
+// scenario run --auto` demonstrates k8s-basics to the end.
+func TestEveryScenarioOnASimLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates a sim lab and runs every scenario: a few minutes")
+	}
+	bin, err := testenv.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := privateEnv(t)
+	env[sim.BinDirEnv] = bin
+	if code, _, stderr := runLab(t, env, "up", "--provider", "sim", "--name", "scenarios"); code != 0 {
+		t.Fatalf("lab up: exit %d\n%s", code, stderr)
+	}
+	t.Cleanup(func() { runLab(t, env, "down", "--name", "scenarios") })
+
+	code, stdout, stderr := runLab(t, env, "scenario", "test", "--all", "--name", "scenarios", "-o", "json")
+	if code != 0 {
+		t.Fatalf("lab scenario test --all: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var reports []scenario.TestReport
+	if err := json.Unmarshal([]byte(stdout), &reports); err != nil {
+		t.Fatalf("%v in:\n%s", err, stdout)
+	}
+	wantSkipped := map[string]int{"k8s-basics": 0, "helm-basics": 0, "prometheus-alerting": 2, "gameday-pod-kill": 2}
+	if len(reports) != len(wantSkipped) {
+		t.Fatalf("tested %d scenarios, want %d", len(reports), len(wantSkipped))
+	}
+	for _, r := range reports {
+		if r.Error != "" || r.Bad != 0 || r.Proven == 0 || r.Skipped != wantSkipped[r.Scenario] {
+			t.Errorf("%s: %+v; want no error, nothing bad, %d skipped", r.Scenario, r, wantSkipped[r.Scenario])
+		}
+		for _, c := range r.Checks {
+			if c.Verdict == scenario.NotRun && !strings.HasPrefix(c.Why, "needs a real cluster") {
+				t.Errorf("%s/%s skipped without the reason: %q", r.Scenario, c.ID, c.Why)
+			}
+		}
+	}
+
+	code, stdout, stderr = runLab(t, env, "scenario", "run", "k8s-basics", "--auto", "--pause", "0s", "--name", "scenarios")
+	if code != 0 {
+		t.Fatalf("lab scenario run --auto: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"[instructor] Solution:", "Step 5 of 5 done: solved by lab, 0/15 points", "Scenario k8s-basics complete", "Final score: 0/100 (0%)"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("run --auto output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(env["LAB_STATE_DIR"], "labs", "scenarios", scenario.StateFile)); err != nil {
+		t.Errorf("no scenario state written: %v", err)
+	}
+}

@@ -1,0 +1,436 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cloudnativelab/lab/internal/cmdutil"
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/scenario"
+	"github.com/cloudnativelab/lab/internal/ui"
+)
+
+// StartOptions of `lab scenario start`.
+type StartOptions struct {
+	Common
+	Scenario   string
+	Instructor bool
+}
+
+// NewStartCmd builds `lab scenario start NAME`.
+func NewStartCmd(f *cmdutil.Factory, runF func(context.Context, *StartOptions) error) *cobra.Command {
+	opts := &StartOptions{}
+	cmd := &cobra.Command{
+		Use:   "start NAME",
+		Short: "Start a scenario: its stacks, its namespace, its setup, and step 1",
+		Long: `Start a scenario on a lab: install the stacks it needs that the lab lacks, create its
+namespace (sc-NAME) afresh, run its setup, and print step 1 with its instructions.
+A scenario already running on the lab is stopped first.
+
+--instructor prints each step's solution and hints with it, for teaching.`,
+		Example: `  lab scenario start k8s-basics
+  lab scenario start helm-basics --name week2
+  lab scenario start k8s-basics --instructor`,
+		Args:              oneScenario,
+		ValidArgsFunction: completeScenarios,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runStart(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, true)
+	cmd.Flags().BoolVar(&opts.Instructor, "instructor", false, "show each step's solution and hints as it goes")
+	return cmd
+}
+
+func runStart(ctx context.Context, f *cmdutil.Factory, opts *StartOptions) error {
+	var res *scenario.StartResult
+	err := withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, &opts.Common, p)
+		if err != nil {
+			return err
+		}
+		res, err = e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: opts.Instructor})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return printStart(f, res, nextFor(&opts.Common), "Started")
+}
+
+func printStart(f *cmdutil.Factory, res *scenario.StartResult, n next, verb string) error {
+	format, err := format(f)
+	if err != nil {
+		return err
+	}
+	if format != ui.FormatTable {
+		return f.IO.Printer(format).Print(res.Step, nil)
+	}
+	w := f.IO.Out
+	sc := res.Scenario
+	fmt.Fprintf(w, "%s scenario %s: %s\n%s\n", verb, sc.Metadata.Name, sc.Metadata.Title, strings.TrimSpace(sc.Spec.Summary))
+	fmt.Fprintf(w, "%d steps, %d points, about %s. Everything happens in namespace %s.\n", len(sc.Spec.Steps), sc.Points(), humanDuration(sc.Spec.Duration), sc.Namespace())
+	if res.Files != "" {
+		fmt.Fprintf(w, "Your files are in %s\n", res.Files)
+	}
+	if res.Limits != "" {
+		fmt.Fprintf(w, "Note: %s: they are skipped on this lab and earn no points.\n", res.Limits)
+	}
+	writeStep(w, res.Step, n)
+	return nil
+}
+
+// CheckOptions of `lab scenario check`.
+type CheckOptions struct{ Common }
+
+// NewCheckCmd builds `lab scenario check`.
+func NewCheckCmd(f *cmdutil.Factory, runF func(context.Context, *CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Grade the current step; when it passes, move on to the next",
+		Long: `Grade the current step of the running scenario. When every check passes, the step's
+points are earned and the next step is printed; otherwise the evidence shows what
+differs, and "lab scenario hint" gives a hint.
+
+Exit codes: 0 when the step passed, 3 when a check failed, 4 when a check could not be
+evaluated.`,
+		Example: `  lab scenario check
+  lab scenario check --name week2`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runCheck(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	return cmd
+}
+
+func runCheck(ctx context.Context, f *cmdutil.Factory, opts *CheckOptions) error {
+	var out *scenario.CheckOutcome
+	err := withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, &opts.Common, p)
+		if err != nil {
+			return err
+		}
+		out, err = e.Check(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return printCheck(f, out, nextFor(&opts.Common))
+}
+
+// printCheck renders a check and turns a step not done into exit code 3 or 4.
+func printCheck(f *cmdutil.Factory, out *scenario.CheckOutcome, n next) error {
+	format, err := format(f)
+	if err != nil {
+		return err
+	}
+	if format != ui.FormatTable {
+		err = f.IO.Printer(format).Print(checkData(out), nil)
+	} else {
+		err = writeCheck(f.IO, out, n)
+	}
+	if err != nil || out.Report == nil {
+		return err
+	}
+	return out.Report.Err()
+}
+
+// checkData is a check's outcome for -o json and yaml.
+func checkData(out *scenario.CheckOutcome) map[string]any {
+	return map[string]any{"scenario": out.Scenario.Metadata.Name, "report": out.Report, "next": out.Next,
+		"finished": out.Finished, "score": out.Score, "hintsLeft": out.HintsLeft}
+}
+
+// HintOptions of `lab scenario hint`.
+type HintOptions struct{ Common }
+
+// NewHintCmd builds `lab scenario hint`.
+func NewHintCmd(f *cmdutil.Factory, runF func(context.Context, *HintOptions) error) *cobra.Command {
+	opts := &HintOptions{}
+	cmd := &cobra.Command{
+		Use:   "hint",
+		Short: "Show the next hint of the current step",
+		Long: `Show the next hint of the current step: hints come one at a time, each more precise
+than the one before, for the checks that did not pass at the last "lab scenario check".`,
+		Example: `  lab scenario hint`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runHint(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	return cmd
+}
+
+func runHint(ctx context.Context, f *cmdutil.Factory, opts *HintOptions) error {
+	format, err := format(f)
+	if err != nil {
+		return err
+	}
+	e, err := newEngine(ctx, f, &opts.Common, nil, true)
+	if err != nil {
+		return err
+	}
+	h, err := e.Hint(ctx)
+	if err != nil {
+		return err
+	}
+	if format != ui.FormatTable {
+		return f.IO.Printer(format).Print(h, nil)
+	}
+	n := nextFor(&opts.Common)
+	if h.Hint == "" {
+		fmt.Fprintf(f.IO.Out, "No more hints for step %d (%d shown). `%s` shows and applies the solution (it earns no points).\n", h.Step, h.Number, n.cmd("solve"))
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "Hint %d of %d (step %d, check %s):\n  %s\n", h.Number, h.Of, h.Step, h.CheckID, h.Hint)
+	return nil
+}
+
+// SolveOptions of `lab scenario solve`.
+type SolveOptions struct {
+	Common
+	Step int
+}
+
+// NewSolveCmd builds `lab scenario solve`.
+func NewSolveCmd(f *cmdutil.Factory, runF func(context.Context, *SolveOptions) error) *cobra.Command {
+	opts := &SolveOptions{}
+	cmd := &cobra.Command{
+		Use:   "solve",
+		Short: "Show and apply the solution of the current step (or of --step N)",
+		Long: `Apply the solution of the current step, show what it did, then grade the step and move
+on. A step solved this way earns no points. --step N applies the solution of another
+step without grading it.`,
+		Example: `  lab scenario solve
+  lab scenario solve --step 2`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("step") && opts.Step < 1 {
+				return errs.Invalidf("steps count from 1", "--step must be at least 1, got %d", opts.Step)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runSolve(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	cmd.Flags().IntVar(&opts.Step, "step", 0, "the step to solve, counting from 1 (default: the current step)")
+	return cmd
+}
+
+func runSolve(ctx context.Context, f *cmdutil.Factory, opts *SolveOptions) error {
+	var res *scenario.SolveResult
+	err := withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, &opts.Common, p)
+		if err != nil {
+			return err
+		}
+		res, err = e.Solve(ctx, opts.Step)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "Solution of step %d of %d: %s\n%s\n\n", res.Step.Number, res.Step.Total, res.Step.Title, indent(res.Solution))
+	if res.Check == nil {
+		fmt.Fprintln(f.IO.Out, "Applied. It was not the current step, so nothing was graded.")
+		return nil
+	}
+	return printCheck(f, res.Check, nextFor(&opts.Common))
+}
+
+// ResetOptions of `lab scenario reset`.
+type ResetOptions struct{ Common }
+
+// NewResetCmd builds `lab scenario reset`.
+func NewResetCmd(f *cmdutil.Factory, runF func(context.Context, *ResetOptions) error) *cobra.Command {
+	opts := &ResetOptions{}
+	cmd := &cobra.Command{
+		Use:   "reset",
+		Short: "Go back to the start of the running scenario, without rebuilding the cluster",
+		Long: `Take the running scenario back to its start: its cleanup runs, its namespace is deleted
+and created again, its setup runs again, and progress and score start over at step 1.
+The cluster and its stacks stay as they are.`,
+		Example: `  lab scenario reset
+  lab scenario reset --yes`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runReset(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	return cmd
+}
+
+func runReset(ctx context.Context, f *cmdutil.Factory, opts *ResetOptions) error {
+	ok, err := f.Confirm("Start the scenario over? Your progress and everything in its namespace go.")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		f.IO.Notef("Nothing changed.")
+		return nil
+	}
+	var res *scenario.StartResult
+	err = withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, &opts.Common, p)
+		if err != nil {
+			return err
+		}
+		res, err = e.Reset(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return printStart(f, res, nextFor(&opts.Common), "Reset")
+}
+
+// StatusOptions of `lab scenario status`.
+type StatusOptions struct{ Common }
+
+// NewStatusCmd builds `lab scenario status`.
+func NewStatusCmd(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the running scenario: step, score and time spent",
+		Example: `  lab scenario status
+  lab scenario status -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runStatus(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	return cmd
+}
+
+func runStatus(ctx context.Context, f *cmdutil.Factory, opts *StatusOptions) error {
+	format, err := format(f)
+	if err != nil {
+		return err
+	}
+	e, err := newEngine(ctx, f, &opts.Common, nil, true)
+	if err != nil {
+		return err
+	}
+	st, err := e.Status(ctx)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"scenario": st.State.Scenario, "state": st.State, "score": st.Score, "elapsedSeconds": int(st.Elapsed.Seconds()), "step": st.Step}
+	return f.IO.Printer(format).Print(data, func() ui.View { return statusDetails(st, nextFor(&opts.Common)) })
+}
+
+func statusDetails(st *scenario.Status, n next) *ui.Details {
+	s := st.State
+	d := ui.NewDetails().
+		Add("Scenario", st.Scenario.Metadata.Name+": "+st.Scenario.Metadata.Title).
+		Add("Namespace", s.Namespace)
+	if st.Step != nil {
+		d.Add("Step", fmt.Sprintf("%d of %d: %s", st.Step.Number, st.Step.Total, st.Step.Title))
+	} else {
+		d.Add("Step", "finished")
+	}
+	score := fmt.Sprintf("%d/%d (%d%%)", st.Score.Awarded, st.Score.Total, st.Score.Percent())
+	if st.Score.Skipped > 0 {
+		score += fmt.Sprintf(", %d points skipped (need a real cluster)", st.Score.Skipped)
+	}
+	d.Add("Score", score).Add("Time spent", roundDuration(st.Elapsed))
+	var steps []string
+	for i, ss := range s.Steps {
+		mark := " "
+		switch {
+		case ss.Passed:
+			mark = "✓"
+		case i == s.Step:
+			mark = ">"
+		}
+		steps = append(steps, fmt.Sprintf("%s %d. %s  %s", mark, i+1, st.Scenario.Spec.Steps[i].Title, stepCell(ss)))
+	}
+	d.Add("Steps", strings.Join(steps, "\n"))
+	if st.Step != nil {
+		d.Note("run `" + n.cmd("check") + "` when step " + itoa(st.Step.Number) + " is done")
+	}
+	return d
+}
+
+func stepCell(ss scenario.StepState) string {
+	switch {
+	case ss.Passed:
+		return earned(ss)
+	case ss.Attempts > 0:
+		return fmt.Sprintf("%d check(s) so far", ss.Attempts)
+	}
+	return ""
+}
+
+// StopOptions of `lab scenario stop`.
+type StopOptions struct{ Common }
+
+// NewStopCmd builds `lab scenario stop`.
+func NewStopCmd(f *cmdutil.Factory, runF func(context.Context, *StopOptions) error) *cobra.Command {
+	opts := &StopOptions{}
+	cmd := &cobra.Command{
+		Use:     "stop",
+		Short:   "End the running scenario: its cleanup runs, its namespace and progress go",
+		Example: `  lab scenario stop --yes`,
+		Args:    cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runStop(cmd.Context(), f, opts)
+		},
+	}
+	opts.addFlags(f, cmd, false)
+	return cmd
+}
+
+func runStop(ctx context.Context, f *cmdutil.Factory, opts *StopOptions) error {
+	ok, err := f.Confirm("Stop the scenario? Your progress and everything in its namespace go.")
+	if err != nil || !ok {
+		return err
+	}
+	var st *scenario.State
+	err = withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, &opts.Common, p)
+		if err != nil {
+			return err
+		}
+		st, err = e.Stop(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sc := st.Score()
+	fmt.Fprintf(f.IO.Out, "Stopped scenario %s at step %d of %d, score %d/%d.\n", st.Scenario, min(st.Step+1, len(st.Steps)), len(st.Steps), sc.Awarded, sc.Total)
+	return nil
+}

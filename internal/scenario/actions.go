@@ -1,0 +1,189 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/stack"
+)
+
+// readText reads a markdown file of the scenario with its placeholders replaced.
+func readText(sc *Scenario, file string, values map[string]string) (string, error) {
+	data, err := fs.ReadFile(sc.Files, spec.CleanScenarioPath(file))
+	if err != nil {
+		return "", errs.Wrap(errs.Internal, err, "reading "+file+" of scenario "+sc.Metadata.Name, "")
+	}
+	return strings.TrimSpace(spec.ExpandPlaceholders(string(data), values)), nil
+}
+
+// describeAction is an action in a few words, for progress and instructors.
+func describeAction(a *spec.Action) string {
+	switch {
+	case a.Apply != "":
+		return "apply " + a.Apply
+	case a.Delete != nil:
+		return fmt.Sprintf("delete %s %s/%s", strings.ToLower(a.Delete.Kind), a.Delete.Namespace, a.Delete.Name)
+	case a.Helm != nil:
+		return describeHelm(a.Helm)
+	case a.Fault != nil:
+		return "chaos: " + describeFault(a.Fault)
+	case a.HTTP != nil:
+		return fmt.Sprintf("%s %s/%s%s", a.HTTP.Method, a.HTTP.Namespace, a.HTTP.Service, a.HTTP.Path)
+	}
+	return "nothing"
+}
+
+// describeHelm is the helm command an action amounts to.
+func describeHelm(h *spec.HelmAction) string {
+	s := "helm " + h.Action + " " + h.Release
+	switch {
+	case h.Chart != "":
+		s += " " + h.Chart
+	case h.BundledChart != "":
+		s += " (lab's chart " + h.BundledChart + ")"
+	case h.Revision > 0:
+		s += fmt.Sprint(" ", h.Revision)
+	}
+	if len(h.Values) > 0 {
+		s += " with values " + compactJSON(h.Values)
+	}
+	return s + " -n " + h.Namespace
+}
+
+// runActions runs actions in order as progress steps; phase names them ("setup").
+func (e *Engine) runActions(ctx context.Context, c *clients, sc *Scenario, phase string, actions []spec.Action) error {
+	for i := range actions {
+		a := &actions[i]
+		name := phase + ": " + describeAction(a)
+		if reason := e.skipReason(a); reason != "" {
+			e.events().Skip(name, reason)
+			continue
+		}
+		if err := e.events().Step(ctx, name, func(ctx context.Context) error { return e.runAction(ctx, c, sc, a) }); err != nil {
+			return errs.Wrap(errs.Unavailable, err, fmt.Sprintf("%s of scenario %s failed", phase, sc.Metadata.Name),
+				"check the lab with `lab status`; `lab scenario reset` starts the scenario again")
+		}
+	}
+	return nil
+}
+
+// skipReason says why an action cannot run on this lab: HTTP actions need a container
+// to answer, which a simulated lab does not have.
+func (e *Engine) skipReason(a *spec.Action) string {
+	if a.HTTP != nil && e.Lab.Simulated {
+		return "needs a real cluster (simulated lab: no container serves HTTP)"
+	}
+	return ""
+}
+
+func (e *Engine) runAction(ctx context.Context, c *clients, sc *Scenario, a *spec.Action) error {
+	switch {
+	case a.Apply != "":
+		return applyFiles(ctx, c, sc, a.Apply)
+	case a.Delete != nil:
+		return c.deleteObject(ctx, a.Delete)
+	case a.Helm != nil:
+		return e.runHelm(ctx, sc, a.Helm)
+	case a.Fault != nil:
+		if e.Faults == nil {
+			return fmt.Errorf("chaos is not available here")
+		}
+		_, err := e.Faults.RunFault(ctx, *a.Fault, "scenario "+sc.Metadata.Name)
+		return err
+	case a.HTTP != nil:
+		if err := sleep(ctx, a.HTTP.Delay); err != nil {
+			return err
+		}
+		return c.post(ctx, a.HTTP)
+	}
+	return nil
+}
+
+// applyFiles server-side applies every object of a manifest file or folder.
+func applyFiles(ctx context.Context, c *clients, sc *Scenario, name string) error {
+	files, err := spec.ManifestFiles(sc.Files, spec.CleanScenarioPath(name))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := fs.ReadFile(sc.Files, f)
+		if err != nil {
+			return err
+		}
+		objs, err := spec.ParseManifests(f, data)
+		if err != nil {
+			return err
+		}
+		for _, obj := range objs {
+			if _, err := c.apply(ctx, obj, sc.Namespace()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) runHelm(ctx context.Context, sc *Scenario, h *spec.HelmAction) error {
+	_, err := stack.RunChartAction(ctx, e.Lab.Kubeconfig, stack.ChartAction{
+		Verb: h.Action, Release: h.Release, Namespace: h.Namespace,
+		Files: sc.Files, Dir: spec.CleanScenarioPath(h.Chart), Bundled: h.BundledChart,
+		Values: h.Values, Revision: h.Revision,
+	})
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// filesPath is where the trainee's copies of a scenario's files are.
+func (e *Engine) filesPath() string { return filepath.Join(e.Lab.Dir, filesDir) }
+
+// copyFiles copies the scenario's files for the trainee, replacing earlier copies.
+func (e *Engine) copyFiles(sc *Scenario) error {
+	dest := e.filesPath()
+	if err := os.RemoveAll(dest); err != nil {
+		return err
+	}
+	for _, f := range sc.Spec.Files {
+		root := spec.CleanScenarioPath(f)
+		err := fs.WalkDir(sc.Files, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			target := filepath.Join(dest, filepath.FromSlash(p))
+			if d.IsDir() {
+				return os.MkdirAll(target, 0o755)
+			}
+			data, err := fs.ReadFile(sc.Files, p)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(target, data, 0o644)
+		})
+		if err != nil {
+			return errs.Wrap(errs.Internal, err, "copying the scenario's files", "")
+		}
+	}
+	return nil
+}
