@@ -108,7 +108,9 @@ func (p *ttyProgress) finishedLine(e event.Event) string {
 		if reason == "" {
 			reason = "already done"
 		}
-		return p.paint.dim(" " + symbolDone + " " + e.Step + " (" + reason + ")")
+		// Not a tick: a skipped step (a gate a simulated lab cannot run) must never read
+		// as a passed one, with or without colour.
+		return p.paint.dim(" " + symbolSkip + " " + e.Step + " (skipped: " + reason + ")")
 	case event.Result:
 		return " " + p.paint.green(symbolDone) + " " + e.Message
 	case event.Warn:
