@@ -63,7 +63,11 @@ func waitOutcome(ctx context.Context, o Outcome, query queryFunc, every, timeout
 	err := wait.PollUntilContextTimeout(ctx, every, timeout, true, func(ctx context.Context) (bool, error) {
 		body, err := query(ctx, o.Query)
 		if err != nil {
-			last = err.Error()
+			// A query cut off by the gate's own deadline says nothing about Prometheus:
+			// keep the last complete answer, which is what the user needs to read.
+			if ctx.Err() == nil || last == "" {
+				last = err.Error()
+			}
 			return false, nil
 		}
 		ok, why := promHolds(body)
