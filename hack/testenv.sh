@@ -23,7 +23,7 @@ out_bin="${TESTENV_BIN:-$repo_root/.testenv/bin}"
 log() { printf 'testenv: %s\n' "$*" >&2; }
 
 build_kube() {
-  local names=(kube-apiserver kube-controller-manager kube-scheduler) missing=()
+  local names=(kube-apiserver kube-controller-manager kube-scheduler ${KUBE_EXTRA:-}) missing=()
   for n in "${names[@]}"; do [[ -x "$cache_bin/$n" ]] || missing+=("$n"); done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   local mod="$cache_root/src/kube-$KUBE_VERSION"
@@ -56,6 +56,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
     (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
@@ -115,6 +116,20 @@ build_helm() {
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
+# Tools the tests drive as a trainee would: tmux (the scenario transcript) from Debian,
+# and kubectl, built from the same Kubernetes release when the machine has none.
+install_tools() {
+  if ! command -v tmux >/dev/null; then
+    log "installing tmux (Debian package)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends tmux >/dev/null
+  fi
+  if ! command -v kubectl >/dev/null && [[ ! -x "$cache_bin/kubectl" ]]; then
+    KUBE_EXTRA=kubectl build_kube
+  fi
+}
+
 install_prometheus() {
   if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return 0; fi
   log "installing prometheus and promtool (Debian packages)"
@@ -140,7 +155,7 @@ link_out() {
 main() {
   local what="${1:-all}"
   case "$what" in
-    all) build_etcd; build_kwok; build_kube; link_out; install_prometheus ;;
+    all) build_etcd; build_kwok; build_kube; install_tools; link_out; install_prometheus ;;
     sim) build_etcd; build_kwok; build_kube; link_out ;;
     helm) build_helm; link_out ;;
     prometheus) install_prometheus ;;

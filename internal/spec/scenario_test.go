@@ -168,3 +168,33 @@ func TestPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadScenario: whatever the bytes, loading a scenario returns a scenario or
+// file:line errors, never a panic, and an accepted scenario has steps that can be run.
+func FuzzLoadScenario(f *testing.F) {
+	dirs, _ := filepath.Glob("testdata/scenario/*/*/scenario.yaml")
+	for _, file := range dirs {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	files := fstest.MapFS{
+		"steps/one.md":      {Data: []byte("Do it in {{namespace}}.\n")},
+		"solution/one.yaml": {Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n")},
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := LoadScenario("fuzz/scenario.yaml", data, ScenarioEnv{Files: files, Faults: []string{"pod-kill"}})
+		if err != nil {
+			requireFieldErrors(t, err)
+			return
+		}
+		if len(sc.Spec.Steps) == 0 || sc.Points() < len(sc.Spec.Steps) {
+			t.Fatalf("accepted a scenario that cannot run: %+v", sc.Spec)
+		}
+		for _, st := range sc.Spec.Steps {
+			if len(st.Solve) == 0 || len(st.Checks) == 0 {
+				t.Fatalf("accepted a step without checks or solution: %+v", st)
+			}
+		}
+	})
+}

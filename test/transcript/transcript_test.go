@@ -36,9 +36,14 @@ func TestNewcomerDoesK8sBasics(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a whole scenario in a terminal: about two minutes")
 	}
+	// `make testenv` installs tmux, and builds kubectl into the test environment's bin
+	// when the machine has none; the session's PATH includes that dir.
+	if simBin, err := testenv.BinDir(); err == nil {
+		t.Setenv("PATH", simBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	for _, tool := range []string{"tmux", "kubectl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("this test needs %s on PATH, as a trainee has it (apt-get install %s): %v", tool, tool, err)
+			t.Fatalf("this test needs %s on PATH, as a trainee has it (`make testenv` provides it): %v", tool, err)
 		}
 	}
 	s := newSession(t)
@@ -101,10 +106,17 @@ func newSession(t *testing.T) *session {
 	}
 	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "newcomer", "-x", "160", "-y", "50", "bash --rcfile "+rc+" --noprofile")
 	s.tmux("set-option", "-g", "history-limit", "100000")
+	socketPath := strings.TrimSpace(s.tmux("display-message", "-p", "#{socket_path}"))
 	t.Cleanup(func() {
+		// Deferred, so that the server goes even when lab down fails the test.
+		defer func() {
+			kill := exec.Command("tmux", "-L", s.socket, "kill-server")
+			kill.Env = s.env
+			kill.Run()
+			os.Remove(socketPath) // tmux leaves it behind
+		}()
 		s.sendLine("lab down")
 		s.waitPrompts(s.prompts()+1, time.Minute)
-		s.tmux("kill-server")
 	})
 	s.waitPrompts(1, 30*time.Second)
 	s.tmux("clear-history")
