@@ -50,6 +50,7 @@ test: testenv ## run every test: unit, integration against a real control plane,
 fuzz: ## fuzz each file parser for FUZZ_TIME
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadLab$$' -fuzztime $(FUZZ_TIME) ./internal/spec/
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadChecks$$' -fuzztime $(FUZZ_TIME) ./internal/spec/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadScenario$$' -fuzztime $(FUZZ_TIME) ./internal/spec/
 
 bench: build testenv ## every benchmark, each a ratio against a baseline run side by side; writes docs/benchmarks.md
 	bash hack/testenv.sh helm
