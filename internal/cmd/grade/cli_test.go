@@ -56,7 +56,7 @@ func TestInvalidInput(t *testing.T) {
 	}{
 		{"a PromQL error names file, line and column", []string{"grade", bad}, []string{bad + ":7: spec.checks[0].promql.query: PromQL parse error at column 7"}},
 		{"a missing file", []string{"grade", "missing/checks.yaml"}, []string{"checks file missing/checks.yaml does not exist"}},
-		{"a scenario name", []string{"grade", "prometheus-alerting"}, []string{"scenario names are not available yet"}},
+		{"a scenario name", []string{"grade", "prometheus-alerting"}, []string{"lab grade does not take scenario names"}},
 		{"--step needs a scenario", []string{"grade", good, "--step", "2"}, []string{"--step needs a scenario"}},
 		{"an unknown format", []string{"grade", good, "-o", "xml"}, []string{`unknown report format "xml"`, "junit, markdown"}},
 		{"--watch with another format", []string{"grade", good, "--watch", "-o", "json"}, []string{"--watch redraws a table"}},

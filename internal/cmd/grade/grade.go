@@ -92,7 +92,7 @@ Scenarios are not available yet: pass a checks file. See docs/grading.md.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVar(&opts.Step, "step", 0, "grade only this step of a scenario (needs a scenario; not available yet)")
+	fl.IntVar(&opts.Step, "step", 0, "not supported: grade a scenario step with `lab scenario check`")
 	// Shadows the global -o: grade writes report formats of its own.
 	fl.StringVarP(&opts.Output, "output", "o", FormatTable, "report format: "+strings.Join(formats, ", "))
 	fl.StringVar(&opts.OutPath, "out", "", "write the report to this file instead of stdout (the table still goes to stdout)")
@@ -154,8 +154,8 @@ func (o *Options) validate() error {
 		return errs.Invalidf("table is for people; json, junit and markdown are for CI and scripts",
 			"unknown report format %q: valid formats are %s", o.Output, strings.Join(formats, ", "))
 	case o.StepSet:
-		return errs.Invalidf("pass a checks file and leave out --step",
-			"--step needs a scenario, and scenarios are not available yet")
+		return errs.Invalidf("a started scenario's step is graded by `lab scenario check`; `lab scenario test NAME` self-tests every step",
+			"--step needs a scenario, and lab grade reads checks files only")
 	case o.Workers < 1:
 		return errs.Invalidf("", "--workers must be at least 1, got %d", o.Workers)
 	case o.Watch && o.Output != FormatTable:
@@ -165,12 +165,12 @@ func (o *Options) validate() error {
 }
 
 // loadTarget reads the checks file. An argument that is not a file and does not look
-// like a path would be a scenario name: say that those do not exist yet.
+// like a path would be a scenario name: say where scenarios are graded.
 func loadTarget(target string) (*spec.Checks, error) {
 	_, err := os.Stat(target)
 	if errors.Is(err, fs.ErrNotExist) && !strings.ContainsRune(target, filepath.Separator) && filepath.Ext(target) == "" {
-		return nil, errs.Invalidf("pass the path of a checks file (kind: Checks); see docs/grading.md",
-			"%q is not a file, and scenario names are not available yet", target)
+		return nil, errs.Invalidf("grade a scenario with `lab scenario check` (its current step) or `lab scenario test "+target+"`; lab grade takes the path of a checks file (kind: Checks)",
+			"%q is not a file, and lab grade does not take scenario names", target)
 	}
 	return spec.LoadChecksFile(target)
 }
