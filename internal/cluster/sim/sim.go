@@ -100,8 +100,23 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 	if err != nil {
 		return err
 	}
-	switch st.State {
-	case cluster.Stopped:
+	switch {
+	case st.State == cluster.Missing:
+		if err := p.createCluster(ctx, bins, req); err != nil {
+			return err
+		}
+	case !complete(req):
+		// An interrupted create may have started some components and not others (an
+		// API server without kwok's controller answers, but its nodes never become
+		// Ready). Nothing in it is worth keeping: start over.
+		ev.Info("the sim cluster's create was interrupted; creating it anew")
+		if err := p.Delete(ctx, req); err != nil {
+			return err
+		}
+		if err := p.createCluster(ctx, bins, req); err != nil {
+			return err
+		}
+	case st.State == cluster.Stopped:
 		if err := p.restart(ctx, bins, req); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -114,10 +129,6 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 				return err
 			}
 		}
-	case cluster.Missing:
-		if err := p.createCluster(ctx, bins, req); err != nil {
-			return err
-		}
 	}
 	return p.registerNodes(ctx, req)
 }
@@ -125,9 +136,6 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 // restart starts a stopped cluster and checks that it is really its own API server
 // that answers (its ports may have been taken meanwhile).
 func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Request) error {
-	if !complete(req) {
-		return errors.New("an interrupted create left an incomplete cluster")
-	}
 	// kwokctl waits for components that may never come up (a port taken meanwhile).
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -164,8 +172,16 @@ func (p *Provider) createCluster(ctx context.Context, bins Binaries, req cluster
 		// Leave nothing half-started behind a failed create.
 		p.Delete(context.WithoutCancel(ctx), req)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(clusterDir(req), createdMarker), nil, 0o600)
 }
+
+// createdMarker is the file lab writes once kwokctl's create returned successfully.
+// kwokctl's own files do not tell: it writes the kubeconfig before it starts the
+// components, so a create killed midway leaves a config that looks finished.
+const createdMarker = "lab-created"
 
 // kwokctl runs one kwokctl command for the lab's cluster, in the lab's own work dir.
 func (p *Provider) kwokctl(ctx context.Context, bins Binaries, req cluster.Request, args ...string) error {
@@ -263,11 +279,10 @@ func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Sta
 	return st, nil
 }
 
-// complete is true once kwokctl wrote both the cluster's configuration and its
-// kubeconfig, which it does last.
+// complete is true once kwokctl's create finished, all components started.
 func complete(req cluster.Request) bool {
 	dir := clusterDir(req)
-	return exists(filepath.Join(dir, "kwok.yaml")) && exists(filepath.Join(dir, "kubeconfig.yaml"))
+	return exists(filepath.Join(dir, createdMarker)) && exists(filepath.Join(dir, "kubeconfig.yaml"))
 }
 
 func (p *Provider) client(ctx context.Context, req cluster.Request) (kubernetes.Interface, error) {
