@@ -61,4 +61,7 @@ type Status struct {
 	Simulated bool `json:"simulated"`
 	// Detail is a short, provider-specific explanation (for example why it is stopped).
 	Detail string `json:"detail,omitempty"`
+	// Problem says what is broken in a cluster that answers (a component down), empty
+	// when nothing is; `lab up` repairs a cluster with a problem.
+	Problem string `json:"problem,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,6 +142,56 @@ func TestUpIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestUpRepairsADegradedLab: a lab whose kwok controller died still answers, but its
+// nodes go NotReady. Status says what is wrong, and `lab up` starts what stopped.
+func TestUpRepairsADegradedLab(t *testing.T) {
+	t.Parallel()
+	rec := &event.Recorder{}
+	m := newManager(t, rec)
+	ctx := context.Background()
+	cleanupLab(t, m, "degraded")
+	if _, err := m.Up(ctx, UpOptions{Lab: simLab(t, "degraded", 1)}); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(m.store().workDir("degraded"), "kwok", "clusters", "lab-degraded", "pids", "kwok-controller.pid")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+	st, err := m.Status(ctx, "degraded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.Note, "not running: kwok-controller") || !strings.Contains(st.Note, "`lab up` to repair") {
+		t.Fatalf("status note = %q, want the stopped component and the repair named", st.Note)
+	}
+	res, err := m.Up(ctx, UpOptions{Lab: simLab(t, "degraded", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AlreadyUp || !recorded(rec, `lab "degraded" is degraded`) {
+		t.Fatalf("up of a degraded lab: alreadyUp=%v, events %+v", res.AlreadyUp, rec.Events())
+	}
+	st, _ = m.Status(ctx, "degraded")
+	if strings.Contains(st.Note, "not running") || st.Nodes.Ready != 2 {
+		t.Fatalf("after repair: note %q, nodes %+v", st.Note, st.Nodes)
+	}
+}
+
+func recorded(rec *event.Recorder, text string) bool {
+	for _, e := range rec.Events() {
+		if strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
+}
+
 func TestUpRefusesAChangedClusterAndRecreates(t *testing.T) {
 	t.Parallel()
 	m := newManager(t, nil)
@@ -237,10 +288,8 @@ func TestConcurrentUpsCreateOneLab(t *testing.T) {
 		wg.Go(func() { results[i], errors[i] = m.Up(context.Background(), UpOptions{Lab: simLab(t, "race", 1)}) })
 	}
 	wg.Wait()
-	for i, err := range errors {
-		if err != nil {
-			t.Fatalf("up %d: %v", i, err)
-		}
+	if errors[0] != nil || errors[1] != nil {
+		t.Fatalf("up 0: %v\nup 1: %v", errors[0], errors[1])
 	}
 	if results[0].AlreadyUp == results[1].AlreadyUp {
 		t.Fatalf("alreadyUp = %v and %v, want exactly one creation", results[0].AlreadyUp, results[1].AlreadyUp)

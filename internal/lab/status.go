@@ -97,6 +97,9 @@ func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 	if st.State != cluster.Running || st.Simulated {
 		s.Note = st.Detail
 	}
+	if st.Problem != "" {
+		s.Note = st.Problem + ". Run `lab up` to repair it. " + s.Note
+	}
 	if st.State == cluster.Running {
 		s.Nodes = m.nodeSummary(ctx, rec)
 	}

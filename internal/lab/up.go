@@ -186,6 +186,10 @@ func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
 		m.events().Info(fmt.Sprintf("lab %q is %s (%s); starting it again", rec.Name, st.State, st.Detail))
 		return false, nil
 	}
+	if st.Problem != "" {
+		m.events().Info(fmt.Sprintf("lab %q is degraded (%s); repairing it", rec.Name, st.Problem))
+		return false, nil
+	}
 	if rec.UserKubeconfig != "" && !kube.HasContext(rec.UserKubeconfig, rec.Context) {
 		m.events().Info(fmt.Sprintf("context %s is missing from %s; writing it again", rec.Context, rec.UserKubeconfig))
 		return false, nil
@@ -234,7 +238,7 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 	}{
 		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return p.Create(ctx, req, m.events()) }},
 		{"Writing kubeconfig", func(ctx context.Context) error { return m.writeKubeconfig(ctx, p, req, rec) }},
-		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, rec, lab.Spec.Cluster, p.Name()) }},
+		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, p, req, rec) }},
 	}
 	for _, s := range steps {
 		if err := m.events().Step(ctx, s.title, s.run); err != nil {
@@ -291,7 +295,20 @@ func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req c
 	return kube.MergeContext(ctx, rec.UserKubeconfig, data)
 }
 
-func (m *Manager) waitNodes(ctx context.Context, rec *Record, c spec.ClusterSpec, provider string) error {
+// waitNodes waits for the lab's nodes to be Ready; when they are not, the error also
+// says what the provider sees broken (a component of the cluster that died).
+func (m *Manager) waitNodes(ctx context.Context, p cluster.Provider, req cluster.Request, rec *Record) error {
+	err := m.waitNodesReady(ctx, rec, req.Cluster, p.Name())
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if st, stErr := p.Status(ctx, req); stErr == nil && st.Problem != "" {
+		return fmt.Errorf("%w; the cluster has a problem: %s", err, st.Problem)
+	}
+	return err
+}
+
+func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.ClusterSpec, provider string) error {
 	data, err := readPrivate(rec.Kubeconfig)
 	if err != nil {
 		return err

@@ -2,9 +2,12 @@ package sim
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // portOptions are kwokctl's options for every port a binary-runtime cluster listens on.
@@ -16,9 +19,11 @@ var portOptions = []string{
 // writePortConfig gives the cluster ports of its own. kwokctl's default hands out ports
 // counting down from 32766, checking only what listens right now: two labs created
 // together, or one created while another is stopped, get the same ports and talk to
-// each other's etcd. Ports the kernel picks at random do not collide that way.
+// each other's etcd. Random ports avoid that; they are drawn below the kernel's
+// ephemeral range, because a port in it can be handed to some outgoing connection
+// between the moment lab checks it and the moment kwokctl's component binds it.
 func writePortConfig(kwokDir string) error {
-	ports, err := freePorts(len(portOptions))
+	ports, err := freePorts(len(portOptions), belowEphemeral())
 	if err != nil {
 		return err
 	}
@@ -33,17 +38,40 @@ func writePortConfig(kwokDir string) error {
 	return os.WriteFile(filepath.Join(kwokDir, "kwok.yaml"), []byte(doc), 0o600)
 }
 
-// freePorts asks the kernel for n distinct free ports, holding each open until all are
-// chosen so none repeats.
-func freePorts(n int) ([]int, error) {
+// portRange is a half-open range of TCP ports, [low, high).
+type portRange struct{ low, high int }
+
+// belowEphemeral is the range lab draws ports from: from 10000 up to where the kernel's
+// ephemeral ports begin (32768 on Linux unless changed).
+func belowEphemeral() portRange {
+	r := portRange{low: 10000, high: 32768}
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return r
+	}
+	if f := strings.Fields(string(data)); len(f) == 2 {
+		if start, err := strconv.Atoi(f[0]); err == nil && start > r.low+1000 {
+			r.high = start
+		}
+	}
+	return r
+}
+
+// freePorts draws n distinct ports at random from r that nothing listens on, holding
+// each open until all are chosen so none repeats.
+func freePorts(n int, r portRange) ([]int, error) {
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			return nil, fmt.Errorf("finding %d free ports in %d-%d: gave up after %d tries", n, r.low, r.high-1, tries)
+		}
+		port := r.low + rand.IntN(r.high-r.low)
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
 		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
+			continue // in use: draw again
 		}
 		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, port)
 	}
 	return ports, nil
 }

@@ -18,11 +18,12 @@ import (
 	"github.com/cloudnativelab/lab/internal/testenv"
 )
 
-// TestCreateReplacesAClusterWhoseCreateWasInterrupted reproduces what a Ctrl-C during
-// kwokctl's create can leave: an API server that answers while kwok's controller never
-// started, so registered nodes would never become Ready. The next Create must notice
-// and build the cluster anew rather than adopt it.
-func TestCreateReplacesAClusterWhoseCreateWasInterrupted(t *testing.T) {
+// TestCreateRepairsAndReplacesBrokenClusters breaks one real sim cluster twice. First a
+// component dies in a finished cluster: Status names it and Create starts it again.
+// Then what a Ctrl-C during kwokctl's create can leave: an API server that answers
+// while kwok's controller never started (registered nodes would never become Ready);
+// Create must build the cluster anew rather than adopt it.
+func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real control plane")
 	}
@@ -44,24 +45,52 @@ func TestCreateReplacesAClusterWhoseCreateWasInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(req.WorkDir, "kwok", "clusters", "lab-resume")
-	oldAPIServer := pidOf(t, dir, "kube-apiserver")
-	if err := syscall.Kill(pidOf(t, dir, "kwok-controller"), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(filepath.Join(dir, "lab-created")); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
 
-	rec := &event.Recorder{}
-	if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
-		t.Fatal(err)
-	}
-	if !said(rec, "interrupted; creating it anew") {
-		t.Fatalf("Create did not say it replaced the interrupted cluster: %+v", rec.Events())
-	}
-	if alive(oldAPIServer) {
-		t.Errorf("the interrupted cluster's kube-apiserver (pid %d) survived its replacement", oldAPIServer)
-	}
+	t.Run("a component died", func(t *testing.T) {
+		kill(t, pidOf(t, dir, "kwok-controller"))
+		st, err := p.Status(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != cluster.Running || !strings.Contains(st.Problem, "not running: kwok-controller") {
+			t.Fatalf("status with kwok-controller killed = %+v, want running with the problem named", st)
+		}
+		apiServer := pidOf(t, dir, "kube-apiserver")
+		rec := &event.Recorder{}
+		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
+			t.Fatal(err)
+		}
+		if said(rec, "anew") || pidOf(t, dir, "kube-apiserver") != apiServer {
+			t.Fatalf("Create rebuilt the cluster to restart one component: %+v", rec.Events())
+		}
+		if st, _ := p.Status(ctx, req); st.Problem != "" {
+			t.Fatalf("after repair: %s", st.Problem)
+		}
+		waitNodes(ctx, t, p, req)
+	})
+
+	t.Run("its create was interrupted", func(t *testing.T) {
+		oldAPIServer := pidOf(t, dir, "kube-apiserver")
+		kill(t, pidOf(t, dir, "kwok-controller"))
+		if err := os.Remove(filepath.Join(dir, "lab-created")); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		rec := &event.Recorder{}
+		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
+			t.Fatal(err)
+		}
+		if !said(rec, "interrupted; creating it anew") {
+			t.Fatalf("Create did not say it replaced the interrupted cluster: %+v", rec.Events())
+		}
+		if alive(oldAPIServer) {
+			t.Errorf("the interrupted cluster's kube-apiserver (pid %d) survived its replacement", oldAPIServer)
+		}
+		waitNodes(ctx, t, p, req)
+	})
+}
+
+func waitNodes(ctx context.Context, t *testing.T, p *sim.Provider, req cluster.Request) {
+	t.Helper()
 	raw, err := p.Kubeconfig(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +100,23 @@ func TestCreateReplacesAClusterWhoseCreateWasInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := kube.WaitNodesReady(ctx, cs, 2, time.Minute); err != nil {
-		t.Fatalf("after replacing the interrupted cluster: %v", err)
+		t.Fatal(err)
 	}
+}
+
+func kill(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the kernel to finish it, so Status does not see it alive.
+	for range 100 {
+		if !alive(pid) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("pid %d still alive after SIGKILL", pid)
 }
 
 // pidOf reads the pid of one of the cluster's processes from the file kwokctl keeps.

@@ -102,43 +102,64 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 	}
 	switch {
 	case st.State == cluster.Missing:
-		if err := p.createCluster(ctx, bins, req); err != nil {
-			return err
-		}
+		return p.createFresh(ctx, bins, req, ev)
 	case !complete(req):
 		// An interrupted create may have started some components and not others (an
 		// API server without kwok's controller answers, but its nodes never become
 		// Ready). Nothing in it is worth keeping: start over.
 		ev.Info("the sim cluster's create was interrupted; creating it anew")
-		if err := p.Delete(ctx, req); err != nil {
-			return err
-		}
-		if err := p.createCluster(ctx, bins, req); err != nil {
-			return err
-		}
-	case st.State == cluster.Stopped:
+		return p.replace(ctx, bins, req, ev)
+	case st.State == cluster.Stopped || st.Problem != "":
+		// kwokctl's start launches only the components that are not running.
 		if err := p.restart(ctx, bins, req); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ev.Warn("the stopped sim cluster did not start again (" + firstLine(err) + "); creating it anew")
-			if err := p.Delete(ctx, req); err != nil {
-				return err
-			}
-			if err := p.createCluster(ctx, bins, req); err != nil {
-				return err
-			}
+			ev.Warn("the sim cluster did not start again (" + firstLine(err) + "); creating it anew")
+			return p.replace(ctx, bins, req, ev)
 		}
 	}
 	return p.registerNodes(ctx, req)
 }
 
-// restart starts a stopped cluster and checks that it is really its own API server
-// that answers (its ports may have been taken meanwhile).
+// replace deletes what exists of the cluster and creates it anew.
+func (p *Provider) replace(ctx context.Context, bins Binaries, req cluster.Request, ev *event.Emitter) error {
+	if err := p.Delete(ctx, req); err != nil {
+		return err
+	}
+	return p.createFresh(ctx, bins, req, ev)
+}
+
+// createFresh creates the cluster and registers its nodes. A component that stops while
+// the API server comes up (a port taken by another program between lab choosing it and
+// the component binding it) costs one more try, with other ports.
+func (p *Provider) createFresh(ctx context.Context, bins Binaries, req cluster.Request, ev *event.Emitter) error {
+	if err := p.createCluster(ctx, bins, req); err != nil {
+		return err
+	}
+	err := p.registerNodes(ctx, req)
+	var down *componentDownError
+	if !errors.As(err, &down) {
+		return err
+	}
+	ev.Warn("the new sim cluster lost a component (" + down.what + "); creating it again on other ports")
+	if err := p.Delete(ctx, req); err != nil {
+		return err
+	}
+	if err := p.createCluster(ctx, bins, req); err != nil {
+		return err
+	}
+	return p.registerNodes(ctx, req)
+}
+
+// restart starts a stopped cluster, or the components of it that are down, and checks
+// that it is really its own API server that answers (its ports may have been taken
+// meanwhile) and that every component runs.
 func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Request) error {
 	// kwokctl waits for components that may never come up (a port taken meanwhile).
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	forgetDown(clusterDir(req))
 	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
 		return err
 	}
@@ -148,6 +169,9 @@ func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Reque
 	}
 	if st.State != cluster.Running {
 		return errors.New(st.Detail)
+	}
+	if st.Problem != "" {
+		return errors.New(st.Problem)
 	}
 	return nil
 }
@@ -276,6 +300,7 @@ func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Sta
 		return st, nil
 	}
 	st.State, st.Detail = cluster.Running, Notice
+	st.Problem = describeDown(clusterDir(req))
 	return st, nil
 }
 
@@ -302,22 +327,30 @@ func (p *Provider) registerNodes(ctx context.Context, req cluster.Request) error
 		return err
 	}
 	for _, n := range nodesFor(req.Name, req.Cluster) {
-		if err := createNode(ctx, cs, n); err != nil {
+		if err := createNode(ctx, cs, n, clusterDir(req)); err != nil {
 			return fmt.Errorf("registering node %s: %w", n.Name, err)
 		}
 	}
 	return nil
 }
 
-// createNode creates n, retrying while the API server is still starting.
-func createNode(ctx context.Context, cs kubernetes.Interface, n *corev1.Node) error {
+// createNode creates n, retrying while the API server is still starting, and giving up
+// at once when a component of the cluster (dir) stopped: it would never start.
+func createNode(ctx context.Context, cs kubernetes.Interface, n *corev1.Node, dir string) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, last = cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
-		return last == nil || apierrors.IsAlreadyExists(last), nil
+		if last == nil || apierrors.IsAlreadyExists(last) {
+			return true, nil
+		}
+		if down := describeDown(dir); down != "" {
+			return false, &componentDownError{what: down}
+		}
+		return false, nil
 	})
-	if err != nil && last != nil {
-		return last
+	var down *componentDownError
+	if err != nil && last != nil && !errors.As(err, &down) {
+		return last // why the API server refused, more telling than a timeout
 	}
 	return err
 }

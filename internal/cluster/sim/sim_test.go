@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,5 +108,42 @@ func TestSameMinor(t *testing.T) {
 		if got := sameMinor(tc.have, tc.want); got != tc.ok {
 			t.Errorf("sameMinor(%s, %s) = %v", tc.have, tc.want, got)
 		}
+	}
+}
+
+func TestFreePortsStayInTheRangeAndSkipPortsInUse(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	taken := busy.Addr().(*net.TCPAddr).Port
+	// A range of two ports, one of them taken: every draw must return the other.
+	r := portRange{low: taken, high: taken + 2}
+	for range 20 {
+		ports, err := freePorts(1, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ports[0] != taken+1 {
+			t.Fatalf("drew %d from [%d, %d) with %d taken", ports[0], r.low, r.high, taken)
+		}
+	}
+	if _, err := freePorts(2, r); err == nil {
+		t.Fatal("asked for two ports where one is free: want an error")
+	}
+}
+
+func TestBelowEphemeralEndsWhereTheKernelRangeBegins(t *testing.T) {
+	t.Parallel()
+	r := belowEphemeral()
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		t.Skip("no /proc here:", err)
+	}
+	start, _ := strconv.Atoi(strings.Fields(string(data))[0])
+	if r.high != start || r.low >= r.high {
+		t.Fatalf("range = %+v, kernel's ephemeral ports start at %d", r, start)
 	}
 }
