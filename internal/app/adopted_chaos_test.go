@@ -26,7 +26,7 @@ func TestDownOfAnAdoptedLabRevertsItsChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 	env["LAB_SIM_BIN_DIR"] = bin
 	// The cluster to adopt: a sim lab without stacks.
 	base := writeLab(t, "base")

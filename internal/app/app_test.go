@@ -3,7 +3,6 @@ package app
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"os"
@@ -14,30 +13,14 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/testenv"
-	"github.com/cloudnativelab/lab/internal/ui"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// runLab runs the CLI in-process on a private state dir and kubeconfig.
+// runLab runs the CLI in-process with the given environment.
 func runLab(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	io, in, out, errOut := ui.Test()
-	in.WriteString("")
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	code = Run(context.Background(), io, args)
-	return code, out.String(), errOut.String()
-}
-
-func privateEnv(t *testing.T) map[string]string {
-	dir := t.TempDir()
-	return map[string]string{
-		"LAB_STATE_DIR": filepath.Join(dir, "state"),
-		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
-		"LAB_LOCK_WAIT": "1s",
-	}
+	return testenv.RunCLI(t, Run, env, args...)
 }
 
 func TestExitCodesAndMessages(t *testing.T) {
@@ -64,7 +47,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runLab(t, privateEnv(t), tc.args...)
+			code, _, stderr := runLab(t, testenv.PrivateEnv(t), tc.args...)
 			if code != tc.code {
 				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, tc.code, stderr)
 			}
@@ -78,12 +61,12 @@ func TestExitCodesAndMessages(t *testing.T) {
 }
 
 func TestBadLabFileGolden(t *testing.T) {
-	_, _, stderr := runLab(t, privateEnv(t), "up", "-f", "testdata/bad-lab.yaml")
+	_, _, stderr := runLab(t, testenv.PrivateEnv(t), "up", "-f", "testdata/bad-lab.yaml")
 	golden(t, "testdata/bad-lab.stderr", stderr)
 }
 
 func TestKindWithoutDockerLeavesNoLab(t *testing.T) {
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 	if code, _, _ := runLab(t, env, "up", "--provider", "kind", "--name", "nodocker"); code != errs.ExitError {
 		t.Fatalf("exit code = %d", code)
 	}
@@ -93,7 +76,7 @@ func TestKindWithoutDockerLeavesNoLab(t *testing.T) {
 }
 
 func TestVersionJSON(t *testing.T) {
-	code, stdout, _ := runLab(t, privateEnv(t), "version", "-o", "json")
+	code, stdout, _ := runLab(t, testenv.PrivateEnv(t), "version", "-o", "json")
 	var v map[string]string
 	if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil || v["version"] == "" || v["go"] == "" {
 		t.Fatalf("version -o json = %d %q", code, stdout)
@@ -101,11 +84,11 @@ func TestVersionJSON(t *testing.T) {
 }
 
 func TestListWithNoLabs(t *testing.T) {
-	code, stdout, stderr := runLab(t, privateEnv(t), "list")
+	code, stdout, stderr := runLab(t, testenv.PrivateEnv(t), "list")
 	if code != 0 || stdout != "" || !strings.Contains(stderr, "No labs yet") {
 		t.Fatalf("list = %d %q %q", code, stdout, stderr)
 	}
-	code, stdout, _ = runLab(t, privateEnv(t), "list", "-o", "json")
+	code, stdout, _ = runLab(t, testenv.PrivateEnv(t), "list", "-o", "json")
 	if code != 0 || strings.TrimSpace(stdout) != "[]" {
 		t.Fatalf("list -o json = %d %q", code, stdout)
 	}
@@ -118,7 +101,7 @@ func TestSimLabLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 	env["LAB_SIM_BIN_DIR"] = bin
 	t.Cleanup(func() { runLab(t, env, "down", "--name", "cli") })
 

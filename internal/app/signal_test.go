@@ -26,7 +26,7 @@ func TestCtrlCThenUpCompletes(t *testing.T) {
 	}
 	lab := buildLab(t)
 	env := append(os.Environ(), "LAB_SIM_BIN_DIR="+bin)
-	for k, v := range privateEnv(t) {
+	for k, v := range testenv.PrivateEnv(t) {
 		env = append(env, k+"="+v)
 	}
 	run := func(args ...string) *exec.Cmd {

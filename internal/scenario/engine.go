@@ -193,6 +193,19 @@ func (e *Engine) elapsed(st *State) time.Duration {
 }
 
 // running loads the state and its scenario.
+// lockRunning takes the progress lock and loads the running scenario; the caller
+// releases the lock with unlock, which is nil when err is not.
+func (e *Engine) lockRunning(ctx context.Context) (st *State, sc *Scenario, unlock func(), err error) {
+	if unlock, err = e.exclusive(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	if st, sc, err = e.running(); err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	return st, sc, unlock, nil
+}
+
 func (e *Engine) running() (*State, *Scenario, error) {
 	st, err := e.current()
 	if err != nil {

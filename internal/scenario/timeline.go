@@ -177,15 +177,11 @@ type CheckOutcome struct {
 
 // Check grades the current step; when it passes, the trainee moves on to the next.
 func (e *Engine) Check(ctx context.Context) (*CheckOutcome, error) {
-	unlock, err := e.exclusive(ctx)
+	st, sc, unlock, err := e.lockRunning(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, sc, err := e.running()
-	if err != nil {
-		return nil, err
-	}
 	out := &CheckOutcome{Scenario: sc, State: st}
 	if st.Finished() {
 		out.Finished, out.Score = true, st.Score()
@@ -248,15 +244,11 @@ type HintResult struct {
 // Hint gives the next hint of the current step: the next one of the first check that
 // did not pass last time (or of the first checks, before any check ran).
 func (e *Engine) Hint(ctx context.Context) (*HintResult, error) {
-	unlock, err := e.exclusive(ctx)
+	st, sc, unlock, err := e.lockRunning(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, sc, err := e.running()
-	if err != nil {
-		return nil, err
-	}
 	if st.Finished() {
 		return nil, errs.Invalidf("start another with `lab scenario start NAME`", "scenario %s is finished: there is nothing left to hint at", sc.Metadata.Name)
 	}
@@ -316,15 +308,11 @@ type SolveResult struct {
 // Solve runs the solution of a step (the current one when step is 0, else step, 1-based).
 // Solving the current step grades it and moves on, but earns no points.
 func (e *Engine) Solve(ctx context.Context, step int) (*SolveResult, error) {
-	unlock, err := e.exclusive(ctx)
+	st, sc, unlock, err := e.lockRunning(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, sc, err := e.running()
-	if err != nil {
-		return nil, err
-	}
 	index := st.Step
 	if step > 0 {
 		index = step - 1
@@ -359,15 +347,11 @@ func (e *Engine) runSolution(ctx context.Context, sc *Scenario, index int) error
 // Reset takes the running scenario back to its start without rebuilding the cluster:
 // cleanup, a fresh namespace, setup again, and a new state at step 1.
 func (e *Engine) Reset(ctx context.Context) (*StartResult, error) {
-	unlock, err := e.exclusive(ctx)
+	st, sc, unlock, err := e.lockRunning(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, sc, err := e.running()
-	if err != nil {
-		return nil, err
-	}
 	fresh, err := e.begin(ctx, sc, st.Instructor)
 	if err != nil {
 		return nil, err

@@ -13,27 +13,12 @@ import (
 	"github.com/cloudnativelab/lab/internal/app"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/testenv"
-	"github.com/cloudnativelab/lab/internal/ui"
 )
 
-// runLab runs the CLI in-process with a private state dir and kubeconfig.
+// runLab runs the CLI in-process with the given environment.
 func runLab(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	io, _, out, errOut := ui.Test()
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	code = app.Run(context.Background(), io, args)
-	return code, out.String(), errOut.String()
-}
-
-func privateEnv(t *testing.T) map[string]string {
-	dir := t.TempDir()
-	return map[string]string{
-		"LAB_STATE_DIR": filepath.Join(dir, "state"),
-		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
-		"LAB_LOCK_WAIT": "1s",
-	}
+	return testenv.RunCLI(t, app.Run, env, args...)
 }
 
 func writeChecks(t *testing.T, checks string) string {
@@ -65,7 +50,7 @@ func TestInvalidInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runLab(t, privateEnv(t), tc.args...)
+			code, _, stderr := runLab(t, testenv.PrivateEnv(t), tc.args...)
 			if code != errs.ExitInvalid {
 				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, errs.ExitInvalid, stderr)
 			}
@@ -116,7 +101,7 @@ func TestGradeAgainstPrometheus(t *testing.T) {
 	pass := `    - {id: value-is-one, points: 3, timeout: 10s, interval: 250ms, promql: {query: cli_value, op: "==", value: 1}}` + "\n"
 	fail := `    - {id: value-is-two, timeout: 1s, interval: 250ms, hints: ["Set it to two"], promql: {query: cli_value, op: "==", value: 2}}` + "\n"
 	noData := `    - {id: no-data, timeout: 1s, interval: 250ms, promql: {query: nothing_here, op: ">", value: 0}}` + "\n"
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 
 	t.Run("all pass", func(t *testing.T) {
 		code, stdout, stderr := runLab(t, env, "grade", writeChecks(t, pass), "--prometheus-url", url)
@@ -193,7 +178,7 @@ func TestGradeSimulatedLab(t *testing.T) {
 	if _, err := testenv.BinDir(); err != nil {
 		t.Fatal(err)
 	}
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 	if code, _, stderr := runLab(t, env, "up", "--provider", "sim", "--name", "gradesim"); code != 0 {
 		t.Fatalf("lab up: exit %d\n%s", code, stderr)
 	}

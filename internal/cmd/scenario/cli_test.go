@@ -1,7 +1,6 @@
 package scenario_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,27 +12,12 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/scenario"
 	"github.com/cloudnativelab/lab/internal/testenv"
-	"github.com/cloudnativelab/lab/internal/ui"
 )
 
 // runLab runs the CLI in-process with the given environment.
 func runLab(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	io, _, out, errOut := ui.Test()
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
-	code = app.Run(context.Background(), io, args)
-	return code, out.String(), errOut.String()
-}
-
-func privateEnv(t *testing.T) map[string]string {
-	dir := t.TempDir()
-	return map[string]string{
-		"LAB_STATE_DIR": filepath.Join(dir, "state"),
-		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
-		"LAB_LOCK_WAIT": "1s",
-	}
+	return testenv.RunCLI(t, app.Run, env, args...)
 }
 
 // badScenarios are the spec package's fixtures of broken scenario folders.
@@ -62,7 +46,7 @@ func TestInvalidInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runLab(t, privateEnv(t), tc.args...)
+			code, _, stderr := runLab(t, testenv.PrivateEnv(t), tc.args...)
 			if code != errs.ExitInvalid {
 				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, errs.ExitInvalid, stderr)
 			}
@@ -88,7 +72,7 @@ func TestEveryScenarioOnASimLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := privateEnv(t)
+	env := testenv.PrivateEnv(t)
 	env[sim.BinDirEnv] = bin
 	if code, _, stderr := runLab(t, env, "up", "--provider", "sim", "--name", "scenarios"); code != 0 {
 		t.Fatalf("lab up: exit %d\n%s", code, stderr)

@@ -1,0 +1,36 @@
+package testenv
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/cloudnativelab/lab/internal/ui"
+)
+
+// RunFunc is app.Run: the CLI's entry point, passed in because app's own tests use
+// RunCLI too and app cannot be imported from here.
+type RunFunc func(ctx context.Context, io *ui.IO, args []string) int
+
+// RunCLI runs lab's command line in-process with env set for the test, and returns
+// its exit code and what it wrote. Tests that call it cannot be parallel (t.Setenv).
+func RunCLI(t *testing.T, run RunFunc, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	io, _, out, errOut := ui.Test()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	code = run(context.Background(), io, args)
+	return code, out.String(), errOut.String()
+}
+
+// PrivateEnv gives a CLI run its own state dir and kubeconfig, and a short lock wait
+// so a test that contends for a lab fails fast.
+func PrivateEnv(t *testing.T) map[string]string {
+	dir := t.TempDir()
+	return map[string]string{
+		"LAB_STATE_DIR": filepath.Join(dir, "state"),
+		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
+		"LAB_LOCK_WAIT": "1s",
+	}
+}
