@@ -41,22 +41,14 @@ func newEnv(l *Lab, docker CommandRunner, ev *event.Emitter, now func() time.Tim
 		return nil, fmt.Errorf("reading the kubeconfig of lab %q: %w", l.Name, err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	md, err := metadata.NewForConfig(cfg)
+	c, err := kube.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if docker == nil {
 		docker = ExecRunner
 	}
-	return &Env{Lab: l, Client: cs, Dynamic: dyn, Metadata: md, Docker: docker, Events: ev, Now: now}, nil
+	return &Env{Lab: l, Client: c.Typed, Dynamic: c.Dynamic, Metadata: c.Metadata, Docker: docker, Events: ev, Now: now}, nil
 }
 
 // systemNamespaces hold the cluster's own components.

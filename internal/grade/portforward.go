@@ -7,7 +7,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -21,13 +20,9 @@ const (
 // ForwardService opens a port-forward to a ready pod behind the service's first port,
 // as `kubectl port-forward svc/NAME` does, and returns once it listens.
 func ForwardService(ctx context.Context, k *Kube, namespace, service string) (*kube.PortForward, error) {
-	cs, err := kubernetes.NewForConfig(k.Config)
-	if err != nil {
-		return nil, err
-	}
 	findCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	pod, port, err := kube.ServiceBackend(findCtx, cs, namespace, service, 0)
+	pod, port, err := kube.ServiceBackend(findCtx, k.Typed, namespace, service, 0)
 	if apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("no service %s in namespace %s: install the monitoring stack, or pass --prometheus-url", service, namespace)
 	}

@@ -3,13 +3,8 @@ package grade
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/metrics"
@@ -57,13 +52,7 @@ func (t *Targets) kube() (*Kube, error) {
 
 // Kube is a cluster's API: a dynamic client for any kind of object, a mapper from kinds
 // to resources, and an HTTP client for the service proxy.
-type Kube struct {
-	Config  *rest.Config
-	Dynamic dynamic.Interface
-	Mapper  *restmapper.DeferredDiscoveryRESTMapper
-	// HTTP carries the kubeconfig's credentials, for raw requests to the API server.
-	HTTP *http.Client
-}
+type Kube struct{ *kube.Clients }
 
 // NewKube connects to the cluster of a kubeconfig's current context. Nothing is sent
 // until a check asks.
@@ -77,18 +66,9 @@ func NewKube(kubeconfig []byte) (*Kube, error) {
 
 // NewKubeForConfig is NewKube for a client configuration.
 func NewKubeForConfig(cfg *rest.Config) (*Kube, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
+	c, err := kube.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	httpClient, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-	return &Kube{Config: cfg, Dynamic: dyn, Mapper: mapper, HTTP: httpClient}, nil
+	return &Kube{c}, nil
 }

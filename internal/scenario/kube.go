@@ -17,12 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/kube"
@@ -37,38 +32,18 @@ const fieldManager = "lab-scenario"
 const namespaceTimeout = 2 * time.Minute
 
 // clients are the API clients of the lab's cluster.
-type clients struct {
-	config  *rest.Config
-	typed   kubernetes.Interface
-	dynamic dynamic.Interface
-	mapper  meta.ResettableRESTMapper
-	http    *http.Client
-}
+type clients struct{ *kube.Clients }
 
 func newClients(kubeconfig []byte) (*clients, error) {
 	cfg, err := kube.RESTConfig(kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading the lab's kubeconfig: %w", err)
 	}
-	cfg.WarningHandler = rest.NoWarnings{} // engines never print
-	typed, err := kubernetes.NewForConfig(cfg)
+	c, err := kube.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	httpClient, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	return &clients{config: cfg, typed: typed, dynamic: dyn, mapper: mapper, http: httpClient}, nil
+	return &clients{c}, nil
 }
 
 // resource finds the API resource of a kind; a kind just created by a CRD is found after
@@ -79,18 +54,18 @@ func (c *clients) resource(apiVersion, kind, namespace string) (dynamic.Resource
 		return nil, err
 	}
 	gk := schema.GroupKind{Group: gv.Group, Kind: kind}
-	mapping, err := c.mapper.RESTMapping(gk, gv.Version)
+	mapping, err := c.Mapper.RESTMapping(gk, gv.Version)
 	if meta.IsNoMatchError(err) {
-		c.mapper.Reset()
-		mapping, err = c.mapper.RESTMapping(gk, gv.Version)
+		c.Mapper.Reset()
+		mapping, err = c.Mapper.RESTMapping(gk, gv.Version)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("the cluster does not know %s %s (is its CRD installed?): %w", apiVersion, kind, err)
 	}
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		return c.dynamic.Resource(mapping.Resource).Namespace(namespace), nil
+		return c.Dynamic.Resource(mapping.Resource).Namespace(namespace), nil
 	}
-	return c.dynamic.Resource(mapping.Resource), nil
+	return c.Dynamic.Resource(mapping.Resource), nil
 }
 
 // apply server-side applies one object; one without a namespace goes to namespace.
@@ -135,7 +110,7 @@ func (c *clients) deleteObject(ctx context.Context, r *spec.ObjectRef) error {
 // ensureNamespace creates the scenario's namespace, labelled as the lab's so that
 // `lab down` of an adopted cluster removes it, after waiting for an old one to go.
 func (c *clients) ensureNamespace(ctx context.Context, name, lab string) error {
-	nsClient := c.typed.CoreV1().Namespaces()
+	nsClient := c.Typed.CoreV1().Namespaces()
 	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
 		cur, err := nsClient.Get(ctx, name, metav1.GetOptions{})
 		switch {
@@ -153,7 +128,7 @@ func (c *clients) ensureNamespace(ctx context.Context, name, lab string) error {
 // deleteNamespace deletes the namespace and waits until it is gone, so that setup
 // starts from nothing.
 func (c *clients) deleteNamespace(ctx context.Context, name string) error {
-	nsClient := c.typed.CoreV1().Namespaces()
+	nsClient := c.Typed.CoreV1().Namespaces()
 	err := nsClient.Delete(ctx, name, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -196,13 +171,13 @@ func (c *clients) post(ctx context.Context, h *spec.HTTPAction) error {
 	if h.Port != "" {
 		service += ":" + h.Port
 	}
-	base := strings.TrimRight(c.config.Host, "/")
+	base := strings.TrimRight(c.Config.Host, "/")
 	target := fmt.Sprintf("%s/api/v1/namespaces/%s/services/%s/proxy%s", base, url.PathEscape(h.Namespace), url.PathEscape(service), h.Path)
 	req, err := http.NewRequestWithContext(ctx, h.Method, target, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -23,11 +19,7 @@ import (
 // ask the API server for its resources once rather than once per release.
 type clients struct {
 	kubeconfig []byte
-	config     *rest.Config
-	typed      kubernetes.Interface
-	dynamic    dynamic.Interface
-	discovery  discovery.CachedDiscoveryInterface
-	mapper     meta.ResettableRESTMapper
+	*kube.Clients
 }
 
 func newClients(kubeconfig []byte) (*clients, error) {
@@ -35,30 +27,11 @@ func newClients(kubeconfig []byte) (*clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the lab's kubeconfig: %w", err)
 	}
-	// Deprecation warnings from the API server would go straight to stderr; engines
-	// never print.
-	cfg.WarningHandler = rest.NoWarnings{}
-	typed, err := kubernetes.NewForConfig(cfg)
+	c, err := kube.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cached := memory.NewMemCacheClient(disco)
-	return &clients{
-		kubeconfig: kubeconfig,
-		config:     cfg,
-		typed:      typed,
-		dynamic:    dyn,
-		discovery:  cached,
-		mapper:     restmapper.NewDeferredDiscoveryRESTMapper(cached),
-	}, nil
+	return &clients{kubeconfig: kubeconfig, Clients: c}, nil
 }
 
 // restGetter is the genericclioptions.RESTClientGetter Helm builds its clients from: the
@@ -70,13 +43,13 @@ type restGetter struct {
 
 var _ genericclioptions.RESTClientGetter = restGetter{}
 
-func (g restGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.c.config), nil }
+func (g restGetter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.c.Config), nil }
 
 func (g restGetter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	return g.c.discovery, nil
+	return g.c.Discovery, nil
 }
 
-func (g restGetter) ToRESTMapper() (meta.RESTMapper, error) { return g.c.mapper, nil }
+func (g restGetter) ToRESTMapper() (meta.RESTMapper, error) { return g.c.Mapper, nil }
 
 func (g restGetter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	cfg, err := clientcmd.Load(g.c.kubeconfig)

@@ -65,7 +65,7 @@ func (in *Installer) diagnose(ctx context.Context, s Stack, timeout time.Duratio
 
 // podProblems looks at every pod of the namespace that is not ready.
 func (in *Installer) podProblems(ctx context.Context, namespace string) []problem {
-	pods, err := in.c.typed.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	pods, err := in.c.Typed.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return []problem{{pod: "?", reason: "cannot list pods", detail: err.Error()}}
 	}
@@ -132,7 +132,7 @@ func schedulingCause(msg string) cause {
 // runs, so there are none).
 func (in *Installer) lastLogLines(ctx context.Context, p *corev1.Pod, container string) string {
 	tail := int64(maxLogLines)
-	data, err := in.c.typed.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &tail}).DoRaw(ctx)
+	data, err := in.c.Typed.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: container, Previous: true, TailLines: &tail}).DoRaw(ctx)
 	text := strings.TrimSpace(string(data))
 	if err != nil || text == "" {
 		return ""
@@ -143,7 +143,7 @@ func (in *Installer) lastLogLines(ctx context.Context, p *corev1.Pod, container 
 // warningEvents are the namespace's latest Warning events, newest last, as
 // "Reason kind/name: message" (repeats counted).
 func (in *Installer) warningEvents(ctx context.Context, namespace string) []string {
-	list, err := in.c.typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
+	list, err := in.c.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
 	if err != nil {
 		return nil
 	}

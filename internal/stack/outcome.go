@@ -44,7 +44,7 @@ func (in *Installer) checkOutcome(ctx context.Context, s Stack) error {
 	}
 	o := *s.Outcome
 	query := func(ctx context.Context, q string) ([]byte, error) {
-		return in.c.typed.CoreV1().Services(s.Namespace).
+		return in.c.Typed.CoreV1().Services(s.Namespace).
 			ProxyGet("http", o.Service, strconv.Itoa(o.Port), "/api/v1/query", map[string]string{"query": q}).DoRaw(ctx)
 	}
 	timeout := s.timeout()

@@ -173,7 +173,7 @@ func (in *Installer) notReady(ctx context.Context, objs []object) ([]string, err
 }
 
 func deploymentReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	d, err := in.c.typed.AppsV1().Deployments(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	d, err := in.c.Typed.AppsV1().Deployments(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if err != nil {
 		return false, "", err
 	}
@@ -191,7 +191,7 @@ func deploymentReady(ctx context.Context, in *Installer, o object) (bool, string
 }
 
 func statefulSetReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	s, err := in.c.typed.AppsV1().StatefulSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	s, err := in.c.Typed.AppsV1().StatefulSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if err != nil {
 		return false, "", err
 	}
@@ -210,7 +210,7 @@ func statefulSetReady(ctx context.Context, in *Installer, o object) (bool, strin
 }
 
 func daemonSetReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	d, err := in.c.typed.AppsV1().DaemonSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	d, err := in.c.Typed.AppsV1().DaemonSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if err != nil {
 		return false, "", err
 	}
@@ -229,7 +229,7 @@ func daemonSetReady(ctx context.Context, in *Installer, o object) (bool, string,
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
 func crdEstablished(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	u, err := in.c.dynamic.Resource(crdResource).Get(ctx, o.Name, metav1.GetOptions{})
+	u, err := in.c.Dynamic.Resource(crdResource).Get(ctx, o.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, "not created yet", nil
 	}
@@ -247,7 +247,7 @@ func crdEstablished(ctx context.Context, in *Installer, o object) (bool, string,
 }
 
 func podReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	p, err := in.c.typed.CoreV1().Pods(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	p, err := in.c.Typed.CoreV1().Pods(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if err != nil {
 		return false, "", err
 	}

@@ -162,7 +162,7 @@ func copyValues(v map[string]any) (map[string]any, error) {
 // (on an adopted cluster it may be the user's); one still being deleted (a stack removed
 // a moment ago) is waited for first.
 func (in *Installer) ensureNamespace(ctx context.Context, name string, chaosTarget bool) error {
-	nsClient := in.c.typed.CoreV1().Namespaces()
+	nsClient := in.c.Typed.CoreV1().Namespaces()
 	err := wait.PollUntilContextTimeout(ctx, in.opts.PollInterval, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
 		cur, err := nsClient.Get(ctx, name, metav1.GetOptions{})
 		switch {

@@ -84,7 +84,7 @@ func uninstall(cfg *action.Configuration, name string) error {
 // Helm release is left in it, and waits for it to go. A namespace lab did not create
 // is never deleted.
 func (in *Installer) removeNamespace(ctx context.Context, name string) error {
-	ns, err := in.c.typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	ns, err := in.c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -94,7 +94,7 @@ func (in *Installer) removeNamespace(ctx context.Context, name string) error {
 	if ns.Labels[existing.LabLabel] != in.opts.Lab || ns.DeletionTimestamp != nil {
 		return nil
 	}
-	left, err := in.c.typed.CoreV1().Secrets(name).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
+	left, err := in.c.Typed.CoreV1().Secrets(name).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})
 	if err != nil {
 		return err
 	}
@@ -102,12 +102,12 @@ func (in *Installer) removeNamespace(ctx context.Context, name string) error {
 		return nil
 	}
 	return in.opts.Events.Step(ctx, "Deleting namespace "+name, func(ctx context.Context) error {
-		err := in.c.typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+		err := in.c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 		err = wait.PollUntilContextTimeout(ctx, in.opts.PollInterval, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
-			_, err := in.c.typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+			_, err := in.c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 			return apierrors.IsNotFound(err), nil
 		})
 		if err != nil && ctx.Err() == nil {

@@ -332,14 +332,14 @@ func objectExists(ctx context.Context, in *Installer, o object) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	mapping, err := in.c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	mapping, err := in.c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		in.c.mapper.Reset()
-		if mapping, err = in.c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+		in.c.Mapper.Reset()
+		if mapping, err = in.c.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
 			return false, nil // the type itself is gone
 		}
 	}
-	_, err = in.c.dynamic.Resource(mapping.Resource).Namespace(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	_, err = in.c.Dynamic.Resource(mapping.Resource).Namespace(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
