@@ -131,13 +131,18 @@ install_tools() {
 }
 
 install_prometheus() {
-  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return 0; fi
-  log "installing prometheus and promtool (Debian packages)"
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null; then
+    return 0
+  fi
+  log "installing prometheus, promtool and alertmanager (Debian packages)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  # The package starts a system service on some machines; tests run their own.
-  (systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || true)
+  apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null
+  # The packages start system services on some machines; tests run their own.
+  local svc
+  for svc in prometheus prometheus-alertmanager; do
+    (systemctl disable --now "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true)
+  done
 }
 
 link_out() {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/metrics"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
@@ -14,6 +15,8 @@ import (
 type ConnectOptions struct {
 	// PrometheusURL, when set, is queried directly instead of the lab's Prometheus.
 	PrometheusURL string
+	// AlertmanagerURL, when set, is read directly instead of the lab's Alertmanager.
+	AlertmanagerURL string
 	// Kubeconfig is the cluster's; when nil, KubeconfigErr says why there is none.
 	Kubeconfig    []byte
 	KubeconfigErr error
@@ -21,43 +24,68 @@ type ConnectOptions struct {
 	Simulated bool
 }
 
+// Need says which targets a set of checks uses.
+type Need struct{ Prometheus, Alertmanager, Kube bool }
+
 // Needs reports which targets the checks use, so that nothing else is connected.
-func Needs(checks []spec.Check) (prometheus, kube bool) {
+func Needs(checks []spec.Check) Need {
+	var n Need
 	for _, c := range checks {
 		switch c.Type() {
-		case spec.CheckPromQL, spec.CheckAlert:
-			prometheus = true
+		case spec.CheckPromQL:
+			n.Prometheus = true
+		case spec.CheckAlert:
+			if c.Alert.Source == spec.AlertSourceAlertmanager {
+				n.Alertmanager = true
+			} else {
+				n.Prometheus = true
+			}
 		case spec.CheckResource, spec.CheckHTTP:
-			kube = true
+			n.Kube = true
 		}
 	}
-	return prometheus, kube
+	return n
 }
 
 // Connect prepares the targets the checks need. A target that cannot be had is not an
 // error here: it becomes the error outcome of each check that needs it, so the report
-// still shows the others. Only an invalid --prometheus-url is returned, as bad input.
-// close releases a port-forward; call it when grading is done.
+// still shows the others. Only an invalid --prometheus-url or --alertmanager-url is
+// returned, as bad input. close releases the port-forwards; call it when grading is done.
 func Connect(ctx context.Context, opts ConnectOptions, checks []spec.Check) (t *Targets, close func(), err error) {
 	t, close = &Targets{}, func() {}
-	needProm, needKube := Needs(checks)
+	need := Needs(checks)
 	if opts.PrometheusURL != "" {
 		if t.Prometheus, err = prometheusClient(opts.PrometheusURL); err != nil {
 			return nil, close, err
 		}
 	}
-	forward := needProm && opts.PrometheusURL == "" && !opts.Simulated
-	if needKube || forward {
+	if opts.AlertmanagerURL != "" {
+		if t.Alertmanager, err = alertmanagerClient(opts.AlertmanagerURL); err != nil {
+			return nil, close, err
+		}
+	}
+	forwardProm := need.Prometheus && opts.PrometheusURL == "" && !opts.Simulated
+	forwardAM := need.Alertmanager && opts.AlertmanagerURL == "" && !opts.Simulated
+	if need.Kube || forwardProm || forwardAM {
 		t.Kube, t.KubeErr = kubeTarget(opts)
 	}
 	if opts.Simulated {
 		t.HTTPErr = ErrSimulatedHTTP
 		t.PrometheusErr = ErrSimulatedPrometheus
+		t.AlertmanagerErr = ErrSimulatedAlertmanager
 	}
-	if forward {
-		close = t.forwardPrometheus(ctx)
+	var closers []func()
+	if forwardProm {
+		closers = append(closers, t.forwardPrometheus(ctx))
 	}
-	return t, close, nil
+	if forwardAM {
+		closers = append(closers, t.forwardAlertmanager(ctx))
+	}
+	return t, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
 }
 
 func prometheusClient(address string) (*metrics.Client, error) {
@@ -67,6 +95,15 @@ func prometheusClient(address string) (*metrics.Client, error) {
 			"invalid --prometheus-url %q", address)
 	}
 	return metrics.New(address)
+}
+
+func alertmanagerClient(address string) (*metrics.Alertmanager, error) {
+	u, err := url.Parse(address)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errs.Invalidf("give the address of Alertmanager's web UI, such as http://localhost:9093",
+			"invalid --alertmanager-url %q", address)
+	}
+	return metrics.NewAlertmanager(address)
 }
 
 func kubeTarget(opts ConnectOptions) (*Kube, error) {
@@ -81,22 +118,47 @@ func kubeTarget(opts ConnectOptions) (*Kube, error) {
 
 // forwardPrometheus reaches the lab's Prometheus through a port-forward to its Service.
 func (t *Targets) forwardPrometheus(ctx context.Context) (close func()) {
-	if t.Kube == nil {
-		t.PrometheusErr = fmt.Errorf("cannot reach the lab's Prometheus: %w", t.KubeErr)
-		return func() {}
-	}
-	fw, err := ForwardService(ctx, t.Kube, PrometheusNamespace, PrometheusService)
+	fw, describe, err := t.forward(ctx, "Prometheus", PrometheusService)
 	if err == nil {
 		t.Prometheus, err = metrics.New(fw.URL)
 	}
+	if err != nil {
+		t.PrometheusErr = fmt.Errorf("%w; pass --prometheus-url to use another", err)
+		return closeForward(fw)
+	}
+	t.Prometheus.Describe = describe
+	return fw.Close
+}
+
+// forwardAlertmanager reaches the lab's Alertmanager the same way.
+func (t *Targets) forwardAlertmanager(ctx context.Context) (close func()) {
+	fw, describe, err := t.forward(ctx, "Alertmanager", AlertmanagerService)
 	if err == nil {
-		t.Prometheus.Describe = fmt.Sprintf("the lab's Prometheus (port-forward %s to service %s/%s)", fw.URL, PrometheusNamespace, PrometheusService)
+		t.Alertmanager, err = metrics.NewAlertmanager(fw.URL)
 	}
 	if err != nil {
-		t.PrometheusErr = fmt.Errorf("cannot reach the lab's Prometheus (service %s/%s): %w; pass --prometheus-url to use another", PrometheusNamespace, PrometheusService, err)
-		if fw != nil {
-			fw.Close()
-		}
+		t.AlertmanagerErr = fmt.Errorf("%w; pass --alertmanager-url to use another", err)
+		return closeForward(fw)
+	}
+	t.Alertmanager.Describe = describe
+	return fw.Close
+}
+
+// forward opens a port-forward to a service of the monitoring stack, and says in words
+// what it reaches, for error messages.
+func (t *Targets) forward(ctx context.Context, what, service string) (*kube.PortForward, string, error) {
+	if t.Kube == nil {
+		return nil, "", fmt.Errorf("cannot reach the lab's %s: %w", what, t.KubeErr)
+	}
+	fw, err := ForwardService(ctx, t.Kube, MonitoringNamespace, service)
+	if err != nil {
+		return fw, "", fmt.Errorf("cannot reach the lab's %s (service %s/%s): %w", what, MonitoringNamespace, service, err)
+	}
+	return fw, fmt.Sprintf("the lab's %s (port-forward %s to service %s/%s)", what, fw.URL, MonitoringNamespace, service), nil
+}
+
+func closeForward(fw *kube.PortForward) func() {
+	if fw == nil {
 		return func() {}
 	}
 	return fw.Close

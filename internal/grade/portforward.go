@@ -11,10 +11,12 @@ import (
 	"github.com/cloudnativelab/lab/internal/kube"
 )
 
-// The lab's in-cluster Prometheus, as the monitoring stack installs it.
+// The lab's in-cluster Prometheus and Alertmanager, as the monitoring stack installs
+// them (charts/monitoring: both Services keep these names).
 const (
-	PrometheusNamespace = "monitoring"
+	MonitoringNamespace = "monitoring"
 	PrometheusService   = "prometheus"
+	AlertmanagerService = "alertmanager"
 )
 
 // ForwardService opens a port-forward to a ready pod behind the service's first port,

@@ -16,6 +16,9 @@ type Targets struct {
 	// Prometheus answers promql and alert checks.
 	Prometheus    *metrics.Client
 	PrometheusErr error
+	// Alertmanager answers alert checks with source: alertmanager.
+	Alertmanager    *metrics.Alertmanager
+	AlertmanagerErr error
 	// Kube answers resource and http checks.
 	Kube    *Kube
 	KubeErr error
@@ -26,8 +29,9 @@ type Targets struct {
 
 // Reasons a target is missing on a simulated lab, as reports show them.
 var (
-	ErrSimulatedPrometheus = errors.New("needs a real cluster (simulated lab: no Prometheus runs)")
-	ErrSimulatedHTTP       = errors.New("needs a real cluster (simulated lab: no container serves HTTP)")
+	ErrSimulatedPrometheus   = errors.New("needs a real cluster (simulated lab: no Prometheus runs)")
+	ErrSimulatedHTTP         = errors.New("needs a real cluster (simulated lab: no container serves HTTP)")
+	ErrSimulatedAlertmanager = errors.New("needs a real cluster (simulated lab: no Alertmanager runs)")
 )
 
 func (t *Targets) prometheus() (*metrics.Client, error) {
@@ -38,6 +42,16 @@ func (t *Targets) prometheus() (*metrics.Client, error) {
 		return nil, t.PrometheusErr
 	}
 	return nil, errors.New("no Prometheus to query: pass --prometheus-url")
+}
+
+func (t *Targets) alertmanager() (*metrics.Alertmanager, error) {
+	switch {
+	case t.Alertmanager != nil:
+		return t.Alertmanager, nil
+	case t.AlertmanagerErr != nil:
+		return nil, t.AlertmanagerErr
+	}
+	return nil, errors.New("no Alertmanager to read: pass --alertmanager-url")
 }
 
 func (t *Targets) kube() (*Kube, error) {

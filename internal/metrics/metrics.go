@@ -1,6 +1,7 @@
-// Package metrics is lab's client of the Prometheus HTTP API. It is the only package
-// that imports client_golang's API client; callers get plain values (samples, series,
-// alerting rules) and errors that say whether Prometheus could be reached at all.
+// Package metrics is lab's client of the Prometheus HTTP API and of Alertmanager's. It is
+// the only package that imports client_golang's API client; callers get plain values
+// (samples, series, alerting rules, alerts) and errors that say whether the server could
+// be reached at all.
 package metrics
 
 import (

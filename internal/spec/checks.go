@@ -20,11 +20,19 @@ const (
 	SeverityInfo    = "info"
 )
 
+// Where an alert check reads the alert's state.
+const (
+	AlertSourcePrometheus   = "prometheus"
+	AlertSourceAlertmanager = "alertmanager"
+)
+
 // Alert states a check can wait for, as Prometheus names them.
 const (
 	AlertFiring   = "firing"
 	AlertPending  = "pending"
 	AlertInactive = "inactive"
+	// AlertSuppressed is Alertmanager's: firing, but silenced or inhibited.
+	AlertSuppressed = "suppressed"
 )
 
 // Defaults of the common check fields.
@@ -85,10 +93,13 @@ type PromQLCheck struct {
 	For time.Duration `json:"for,omitempty"`
 }
 
-// AlertCheck waits for an alerting rule's alert to be in a state.
+// AlertCheck waits for an alerting rule's alert to be in a state, as Prometheus sees
+// it (the rule's alerts) or as Alertmanager does (the alerts it received).
 type AlertCheck struct {
 	Name  string `json:"name"`
 	State string `json:"state,omitempty"`
+	// Source is where the state is read: prometheus (the default) or alertmanager.
+	Source string `json:"source,omitempty"`
 	// Labels narrow the alerts of the rule to those carrying all of them.
 	Labels map[string]string `json:"labels,omitempty"`
 }
@@ -188,8 +199,13 @@ func (c *Check) Default() {
 
 func (c *Check) defaultBody() {
 	switch {
-	case c.Alert != nil && c.Alert.State == "":
-		c.Alert.State = AlertFiring
+	case c.Alert != nil:
+		if c.Alert.State == "" {
+			c.Alert.State = AlertFiring
+		}
+		if c.Alert.Source == "" {
+			c.Alert.Source = AlertSourcePrometheus
+		}
 	case c.Resource != nil && c.Resource.Condition != nil && c.Resource.Condition.Status == "":
 		c.Resource.Condition.Status = "True"
 	case c.HTTP != nil:

@@ -58,6 +58,9 @@ func TestLoadChecksErrorPlaces(t *testing.T) {
 		{"impossible-timeouts", "spec.checks[5].timeout", 27, `expected a duration such as "30s"`},
 		{"http", "spec.checks[0].http.method", 12, "must be one of GET, HEAD"},
 		{"http", "spec.checks[0].http.maxLatency", 15, "is not below the check's timeout"},
+		{"alert", "spec.checks[0].alert.source", 8, `must be one of prometheus, alertmanager, got "alertmanger" (did you mean "alertmanager"?)`},
+		{"alert", "spec.checks[1].alert.state", 13, "pending is a state only Prometheus knows"},
+		{"alert", "spec.checks[2].alert.state", 17, "add source: alertmanager"},
 	}
 	for _, tt := range tests {
 		file := "testdata/checks/bad/" + tt.file + ".yaml"
@@ -81,14 +84,14 @@ func TestLoadChecksGoodFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if checks.Metadata.Name != "shop-week2" || len(checks.Spec.Checks) != 6 {
+	if checks.Metadata.Name != "shop-week2" || len(checks.Spec.Checks) != 7 {
 		t.Fatalf("metadata or count wrong: %+v", checks.Metadata)
 	}
 	var types []string
 	for _, c := range checks.Spec.Checks {
 		types = append(types, c.Type())
 	}
-	if want := []string{"promql", "promql", "alert", "resource", "resource", "http"}; !reflect.DeepEqual(types, want) {
+	if want := []string{"promql", "promql", "alert", "alert", "resource", "resource", "http"}; !reflect.DeepEqual(types, want) {
 		t.Errorf("types = %v, want %v", types, want)
 	}
 	first := checks.Spec.Checks[0]
@@ -102,18 +105,21 @@ func TestLoadChecksGoodFiles(t *testing.T) {
 		defaulted.Consecutive != 1 || defaulted.Severity != SeverityError || !defaulted.PromQL.Empty {
 		t.Errorf("defaults not applied: %+v", defaulted)
 	}
-	if a := checks.Spec.Checks[2].Alert; a.State != AlertFiring || a.Labels["severity"] != "page" {
+	if a := checks.Spec.Checks[2].Alert; a.State != AlertFiring || a.Labels["severity"] != "page" || a.Source != AlertSourcePrometheus {
 		t.Errorf("alert = %+v", a)
 	}
-	r := checks.Spec.Checks[3].Resource
+	if a := checks.Spec.Checks[3].Alert; a.State != AlertSuppressed || a.Source != AlertSourceAlertmanager {
+		t.Errorf("alertmanager alert = %+v", a)
+	}
+	r := checks.Spec.Checks[4].Resource
 	containers := r.Match["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)
 	if r.Condition.Status != "True" || len(containers) != 1 {
 		t.Errorf("resource = %+v", r)
 	}
-	if c := checks.Spec.Checks[4].Resource.Count; c.String() != ">= 3" {
+	if c := checks.Spec.Checks[5].Resource.Count; c.String() != ">= 3" {
 		t.Errorf("count = %s", c)
 	}
-	h := checks.Spec.Checks[5].HTTP
+	h := checks.Spec.Checks[6].HTTP
 	if *h != (HTTPCheck{Namespace: "shop", Service: "frontend", Port: "http", Path: "/healthz", Method: "GET", Status: 200, Body: "^ok", MaxLatency: 500 * time.Millisecond}) {
 		t.Errorf("http = %+v", h)
 	}

@@ -181,7 +181,19 @@ func (a *AlertCheck) validate(src *Source, path string) {
 	if strings.TrimSpace(a.Name) == "" {
 		src.Addf(path+".name", "is required: the alert's name, as the alerting rule's alert field gives it")
 	}
-	validateOneOf(src, path+".state", a.State, AlertFiring, AlertPending, AlertInactive)
+	if !validateOneOf(src, path+".source", a.Source, AlertSourcePrometheus, AlertSourceAlertmanager) {
+		return
+	}
+	switch {
+	case a.Source == AlertSourceAlertmanager && a.State == AlertPending:
+		src.Addf(path+".state", "pending is a state only Prometheus knows: Alertmanager receives an alert once it fires; use source: prometheus, or firing, suppressed or inactive")
+	case a.Source == AlertSourceAlertmanager:
+		validateOneOf(src, path+".state", a.State, AlertFiring, AlertSuppressed, AlertInactive)
+	case a.State == AlertSuppressed:
+		src.Addf(path+".state", "suppressed (silenced or inhibited) is a state only Alertmanager knows: add source: alertmanager")
+	default:
+		validateOneOf(src, path+".state", a.State, AlertFiring, AlertPending, AlertInactive)
+	}
 	for k := range a.Labels {
 		if !labelName.MatchString(k) {
 			src.Addf(joinPath(path+".labels", k), "is not a valid Prometheus label name")

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -28,18 +26,12 @@ type PrometheusConfig struct {
 	Rules string
 	// Interval is both the scrape and the rule evaluation interval (default 1s).
 	Interval time.Duration
+	// Alertmanagers are host:port addresses Prometheus sends its firing alerts to.
+	Alertmanagers []string
 }
 
 // Prometheus is a real Prometheus process with its own port and storage directory.
-type Prometheus struct {
-	// URL is its address, http://127.0.0.1:PORT.
-	URL string
-
-	cmd  *exec.Cmd
-	dir  string
-	done chan struct{}
-	log  *os.File
-}
+type Prometheus struct{ *daemon }
 
 // PrometheusBinary finds the prometheus binary.
 func PrometheusBinary() (string, error) {
@@ -77,40 +69,19 @@ func LaunchPrometheus(ctx context.Context, dir string, cfg PrometheusConfig) (*P
 	if err := writePrometheusConfig(dir, cfg); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	d, err := startDaemon(ctx, "prometheus", dir, bin, func(addr string) []string {
+		return []string{
+			"--config.file=" + filepath.Join(dir, "prometheus.yml"),
+			"--storage.tsdb.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr,
+			"--web.enable-lifecycle",
+			"--log.level=warn",
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		return nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p := &Prometheus{URL: "http://" + addr, dir: dir, done: make(chan struct{}), log: logFile}
-	p.cmd = exec.Command(bin,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--web.enable-lifecycle",
-		"--log.level=warn",
-	)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	// Its own process group, so that a Ctrl-C meant for the test does not reach it
-	// before Stop does.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting prometheus: %w", err)
-	}
-	go func() {
-		p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := p.waitReady(ctx); err != nil {
-		p.Stop()
-		return nil, err
-	}
-	return p, nil
+	return &Prometheus{d}, nil
 }
 
 func writePrometheusConfig(dir string, cfg PrometheusConfig) error {
@@ -128,34 +99,12 @@ func writePrometheusConfig(dir string, cfg PrometheusConfig) error {
 		fmt.Fprintf(&b, "rule_files: [%q]\n", rules)
 	}
 	if len(cfg.Targets) > 0 {
-		quoted := make([]string, len(cfg.Targets))
-		for i, t := range cfg.Targets {
-			quoted[i] = fmt.Sprintf("%q", t)
-		}
-		fmt.Fprintf(&b, "scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%s]\n", strings.Join(quoted, ", "))
+		fmt.Fprintf(&b, "scrape_configs:\n  - job_name: test\n    static_configs:\n      - targets: [%s]\n", quoteAll(cfg.Targets))
+	}
+	if len(cfg.Alertmanagers) > 0 {
+		fmt.Fprintf(&b, "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [%s]\n", quoteAll(cfg.Alertmanagers))
 	}
 	return os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(b.String()), 0o644)
-}
-
-// waitReady polls /-/ready until Prometheus answers 200, it exits, or ctx ends.
-func (p *Prometheus) waitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get(p.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.done:
-			return fmt.Errorf("prometheus exited before it was ready:\n%s", p.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("prometheus not ready: %w\n%s", ctx.Err(), p.Log())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // WaitForTargets waits until every scrape target is up: from then on queries see data.
@@ -201,37 +150,10 @@ func (p *Prometheus) targetsUp(ctx context.Context) (bool, error) {
 	return len(body.Data.ActiveTargets) > 0, nil
 }
 
-// Log is what Prometheus wrote so far, for failure messages.
-func (p *Prometheus) Log() string {
-	data, _ := os.ReadFile(filepath.Join(p.dir, "prometheus.log"))
-	return string(data)
-}
-
-// Stop terminates Prometheus and waits for it to exit (killing it after 10 seconds);
-// safe to call more than once.
-func (p *Prometheus) Stop() {
-	if p.cmd.Process != nil {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				p.cmd.Process.Kill()
-				<-p.done
-			}
-		}
+func quoteAll(items []string) string {
+	quoted := make([]string, len(items))
+	for i, t := range items {
+		quoted[i] = fmt.Sprintf("%q", t)
 	}
-	p.log.Close()
-}
-
-// freePort asks the kernel for a free TCP port on the loopback interface.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return strings.Join(quoted, ", ")
 }

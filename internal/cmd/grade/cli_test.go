@@ -34,6 +34,8 @@ func writeChecks(t *testing.T, checks string) string {
 func TestInvalidInput(t *testing.T) {
 	good := writeChecks(t, "    - {id: up, promql: {query: up, nonempty: true}}\n")
 	bad := writeChecks(t, "    - id: broken\n      promql: {query: 'sum(up', nonempty: true}\n")
+	am := writeChecks(t, "    - {id: silenced, alert: {name: X, source: alertmanager, state: suppressed}}\n")
+	pending := writeChecks(t, "    - id: pending\n      alert: {name: X, source: alertmanager, state: pending}\n")
 	cases := []struct {
 		name   string
 		args   []string
@@ -47,6 +49,8 @@ func TestInvalidInput(t *testing.T) {
 		{"--watch with another format", []string{"grade", good, "--watch", "-o", "json"}, []string{"--watch redraws a table"}},
 		{"a bad Prometheus URL", []string{"grade", good, "--prometheus-url", "localhost:9090"}, []string{`invalid --prometheus-url "localhost:9090"`}},
 		{"no argument", []string{"grade"}, []string{"takes one checks file"}},
+		{"a bad Alertmanager URL", []string{"grade", am, "--alertmanager-url", "localhost:9093"}, []string{`invalid --alertmanager-url "localhost:9093"`}},
+		{"pending from Alertmanager", []string{"grade", pending}, []string{pending + ":7: spec.checks[0].alert.state: pending is a state only Prometheus knows"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,6 +64,26 @@ func TestInvalidInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAlertmanagerURL grades against a real Alertmanager given on the command line:
+// it holds no alerts, so the alert is inactive and firing is not.
+func TestAlertmanagerURL(t *testing.T) {
+	am := testenv.StartAlertmanager(t)
+	file := writeChecks(t, "    - {id: quiet, alert: {name: Nothing, source: alertmanager, state: inactive}}\n"+
+		"    - {id: loud, severity: warning, timeout: 1s, alert: {name: Nothing, source: alertmanager}}\n")
+	code, stdout, stderr := runLab(t, testenv.PrivateEnv(t), "grade", file, "--alertmanager-url", am.URL, "-o", "json")
+	if code != errs.ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(rep.Checks) != 2 || rep.Checks[0].Outcome != "pass" || rep.Checks[1].Outcome != "fail" ||
+		rep.Checks[1].Evidence.Query != "alert Nothing in Alertmanager" {
+		t.Fatalf("report = %+v", rep.Checks)
 	}
 }
 

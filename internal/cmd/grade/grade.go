@@ -35,16 +35,18 @@ var formats = []string{FormatTable, FormatJSON, FormatJUnit, FormatMarkdown}
 
 // Options of `lab grade`.
 type Options struct {
-	// Target is the checks file (a scenario name later).
+	// Target is the checks file.
 	Target        string
 	Step          int
 	StepSet       bool
 	Output        string
 	OutPath       string
 	PrometheusURL string
-	Watch         bool
-	Name          string
-	Workers       int
+	// AlertmanagerURL answers alert checks with source: alertmanager.
+	AlertmanagerURL string
+	Watch           bool
+	Name            string
+	Workers         int
 }
 
 // NewCmd builds `lab grade`; runF replaces the run function in tests.
@@ -62,14 +64,16 @@ each check (the query or object, what was expected, what was found) and the next
 of failed ones; the score is the points of passed checks over all points.
 
 promql and alert checks query the lab's Prometheus through a port-forward to the
-service monitoring/prometheus, or the one given with --prometheus-url. resource and
-http checks use the lab's kubeconfig, or --kubeconfig and --context to grade any
-cluster. On a simulated lab, promql, alert and http checks end as errors: no
-Prometheus and no container runs there.
+service monitoring/prometheus, or the one given with --prometheus-url; alert checks
+with source: alertmanager read the lab's Alertmanager (monitoring/alertmanager) or
+--alertmanager-url. resource and http checks use the lab's kubeconfig, or --kubeconfig
+and --context to grade any cluster. On a simulated lab, promql, alert and http checks
+end as errors: no Prometheus, no Alertmanager and no container runs there.
 
 Exit codes: 0 when every check of severity error passed, 3 when one failed, 4 when one
 could not be evaluated (4 wins over 3: the grade is incomplete), 2 for an invalid file.
-Scenarios are not available yet: pass a checks file. See docs/grading.md.`,
+A scenario's steps are graded by ` + "`lab scenario check`" + ` (the current step) and
+` + "`lab scenario test`" + `. See docs/grading.md.`,
 		Example: `  # Grade a checks file against the default lab
   lab grade checks.yaml
 
@@ -97,6 +101,7 @@ Scenarios are not available yet: pass a checks file. See docs/grading.md.`,
 	fl.StringVarP(&opts.Output, "output", "o", FormatTable, "report format: "+strings.Join(formats, ", "))
 	fl.StringVar(&opts.OutPath, "out", "", "write the report to this file instead of stdout (the table still goes to stdout)")
 	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "query this Prometheus instead of the lab's (http://host:port)")
+	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "read alerts from this Alertmanager instead of the lab's (http://host:port)")
 	fl.BoolVar(&opts.Watch, "watch", false, "evaluate again and redraw until every check passes (Ctrl-C stops)")
 	fl.IntVar(&opts.Workers, "workers", grade.DefaultWorkers, "checks evaluated at once")
 	f.AddNameFlag(cmd, &opts.Name)
@@ -178,9 +183,11 @@ func loadTarget(target string) (*spec.Checks, error) {
 // connectOptions finds the cluster the checks need: --kubeconfig/--context when given,
 // else the lab's. A cluster that cannot be had is left for the checks to report.
 func connectOptions(ctx context.Context, f *cmdutil.Factory, opts *Options, checks []spec.Check) (grade.ConnectOptions, error) {
-	conn := grade.ConnectOptions{PrometheusURL: opts.PrometheusURL}
-	needProm, needKube := grade.Needs(checks)
-	if !needKube && (!needProm || opts.PrometheusURL != "") {
+	conn := grade.ConnectOptions{PrometheusURL: opts.PrometheusURL, AlertmanagerURL: opts.AlertmanagerURL}
+	need := grade.Needs(checks)
+	// Each of Prometheus and Alertmanager is reached through the lab unless given.
+	viaLab := need.Kube || (need.Prometheus && opts.PrometheusURL == "") || (need.Alertmanager && opts.AlertmanagerURL == "")
+	if !viaLab {
 		return conn, nil
 	}
 	if f.Globals.Kubeconfig != "" || f.Globals.Context != "" {
