@@ -29,48 +29,35 @@ cd "$repo_root"
 bin_dir="${LAB_SIM_BIN_DIR:-$repo_root/.testenv/bin}"
 export LAB_SIM_BIN_DIR="$bin_dir"
 lab_bin="$repo_root/bin/lab"
-runs="${BENCH_RUNS:-5}"
-pods="${BENCH_PODS:-100}"
-target="${BENCH_TARGET:-1.2}"
-doc="${BENCH_DOC:-$repo_root/docs/benchmarks.md}"
 lab_name="bench-chaos-$$"
 
-log() { printf 'bench-chaos: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$runs'"
-[[ "$pods" =~ ^[1-9][0-9]*$ ]] && ((pods <= 105)) || die "BENCH_PODS must be between 1 and 105 (one sim worker holds 110 pods), not '$pods'"
-[[ "$target" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_TARGET must be a number, not '$target'"
-[[ -x "$lab_bin" ]] || die "$lab_bin is missing: run \`make build\` (or \`make bench\`, which does)"
-[[ -x "$bin_dir/kwokctl" ]] || die "$bin_dir/kwokctl is missing: run \`make testenv-sim\` (or \`make bench\`, which does)"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$repo_root/hack/lib/bench.sh"
+bench_init bench-chaos 5
+pods="${BENCH_PODS:-100}"
+if [[ ! "$pods" =~ ^[1-9][0-9]*$ ]] || ((pods > 105)); then
+  bench_usage "BENCH_PODS must be between 1 and 105 (one sim worker holds 110 pods), not '$pods'"
+fi
+target="${BENCH_TARGET:-1.2}"
+bench_check BENCH_TARGET "$target" '^[0-9]+(\.[0-9]+)?$' 'a number'
+bench_need "$lab_bin" "make build"
+bench_need "$bin_dir/kwokctl" "make testenv-sim"
 command -v kubectl >/dev/null || die "the baseline needs kubectl on PATH"
 
-BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/bench-chaos.XXXXXX")"
-export LAB_STATE_DIR="$BENCH_TMP/state" KUBECONFIG="$BENCH_TMP/kubeconfig" NO_COLOR=1
-mkdir -p "$BENCH_TMP/times" "$BENCH_TMP/logs"
-k() { kubectl --cache-dir "$BENCH_TMP/kube-cache" "$@"; }
-
+# cleanup: run by bench_on_exit, before the temp dir goes.
 cleanup() {
-  local rc=$? pids p
-  trap - EXIT INT TERM
-  set +e
-  "$lab_bin" down --name "$lab_name" >>"$BENCH_TMP/logs/down.log" 2>&1
+  local pids
+  "$lab_bin" down --yes --name "$lab_name" >>"$BENCH_TMP/logs/down.log" 2>&1
   # Whatever lab down could not stop (an interrupted up): the lab's processes run from
   # kwokctl's copies under the temp dir, so their command lines name it.
-  mapfile -t pids < <(for p in /proc/[0-9]*; do
-    [[ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" == *"$BENCH_TMP"* ]] && echo "${p#/proc/}"
-  done)
+  mapfile -t pids < <(bench_stray_pids)
   ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null
-  rm -rf "$BENCH_TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-log "building the timer (hack/benchup)"
-go build -o "$BENCH_TMP/benchup" ./hack/benchup
-benchup="$BENCH_TMP/benchup"
+bench_start
+export LAB_STATE_DIR="$BENCH_TMP/state" KUBECONFIG="$BENCH_TMP/kubeconfig" NO_COLOR=1
+k() { kubectl --cache-dir "$BENCH_TMP/kube-cache" "$@"; }
+bench_build benchup
 
 cat >"$BENCH_TMP/lab.yaml" <<'EOF'
 apiVersion: lab.cloudnativelab.io/v1alpha1
@@ -108,17 +95,15 @@ check_gone() {
 
 # run_one lab|kubectl|parallel TAG: one timed run.
 run_one() {
-  local who=$1 tag=$2 out names logf
-  out="$BENCH_TMP/times/$who"
-  [[ "$tag" == warmup ]] && out="$BENCH_TMP/times/warmup-$who"
-  logf="$BENCH_TMP/logs/$who-$tag.log"
+  local who=$1 tag=$2 names logf
+  logf="$(bench_log "$who" "$tag")"
   wait_pods
   names="$BENCH_TMP/names-$who-$tag"
   k -n bench get pods -l app=bench -o name >"$names"
   case "$who" in
   lab)
-    "$benchup" time "$out" -- "$lab_bin" chaos run pod-kill --name "$lab_name" -n bench -l app=bench --count "$pods" \
-      --max-pods "$pods" --max-percent 100 --duration 0 --recovery-timeout 0 --yes >"$logf" 2>&1 ||
+    bench_time lab "$tag" "$lab_bin" chaos run pod-kill --name "$lab_name" -n bench -l app=bench --count "$pods" \
+      --max-pods "$pods" --max-percent 100 --duration 0 --recovery-timeout 0 --yes ||
       { cat "$logf" >&2; die "lab chaos run failed"; }
     # lab's plain progress: "✓ Injecting pod-kill-...: ... (971ms)"; keep the step time.
     [[ "$tag" == warmup ]] || sed -n 's/^✓ Injecting .* (\([0-9.]*\)\(ms\|s\))$/\1 \2/p' "$logf" |
@@ -126,37 +111,25 @@ run_one() {
     ;;
   kubectl)
     # shellcheck disable=SC2046 # one argument per pod name
-    "$benchup" time "$out" -- kubectl --cache-dir "$BENCH_TMP/kube-cache" -n bench delete $(cat "$names") >"$logf" 2>&1 ||
+    bench_time kubectl "$tag" kubectl --cache-dir "$BENCH_TMP/kube-cache" -n bench delete $(cat "$names") ||
       { cat "$logf" >&2; die "kubectl delete failed"; }
     ;;
   parallel)
-    "$benchup" time "$out" -- bash -c "xargs -P 10 -n $(((pods + 9) / 10)) kubectl --cache-dir '$BENCH_TMP/kube-cache' -n bench delete <'$names'" >"$logf" 2>&1 ||
+    bench_time parallel "$tag" bash -c "xargs -P 10 -n $(((pods + 9) / 10)) kubectl --cache-dir '$BENCH_TMP/kube-cache' -n bench delete <'$names'" ||
       { cat "$logf" >&2; die "parallel kubectl delete failed"; }
     ;;
   esac
   check_gone "$names"
-  last_ms="$(tail -n 1 "$out")"
-  log "$who $tag: $last_ms ms"
 }
 
-contenders=(lab kubectl parallel)
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "warm-up round (discarded)"
-for who in "${contenders[@]}"; do run_one "$who" warmup; done
+# record_round I: round I's row of the report.
 rounds=""
-for ((i = 1; i <= runs; i++)); do
-  declare -A ms=()
-  order=()
-  for ((j = 0; j < 3; j++)); do order+=("${contenders[$(((i - 1 + j) % 3))]}"); done
-  for who in "${order[@]}"; do
-    run_one "$who" "$i"
-    ms[$who]=$last_ms
-  done
-  rounds+="| $i | ${order[0]} | ${ms[lab]} ms | ${ms[kubectl]} ms | ${ms[parallel]} ms |"$'\n'
-  unset ms
-done
+record_round() {
+  rounds+="| $1 | $bench_first | ${bench_ms[lab]} ms | ${bench_ms[kubectl]} ms | ${bench_ms[parallel]} ms |"$'\n'
+}
+
+bench_measure lab kubectl parallel
 rounds="${rounds%$'\n'}"
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Why kubectl takes as long as it does: its own client-side rate limiter, seen in its
 # verbose log (one untimed run after the measured ones).
@@ -166,37 +139,28 @@ k -n bench get pods -l app=bench -o name >"$BENCH_TMP/names-verbose"
 kubectl --cache-dir "$BENCH_TMP/kube-cache" -n bench delete $(cat "$BENCH_TMP/names-verbose") -v=6 >"$BENCH_TMP/logs/verbose.log" 2>&1 || true
 throttled="$(grep -c 'due to client-side throttling' "$BENCH_TMP/logs/verbose.log" || true)"
 
-read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
-read -r _ kc_med kc_min kc_max < <("$benchup" stats "$BENCH_TMP/times/kubectl")
-read -r _ par_med par_min par_max < <("$benchup" stats "$BENCH_TMP/times/parallel")
-inject_med="$("$benchup" stats <(awk '{ printf "%d\n", $1 }' "$BENCH_TMP/lab-inject") | cut -d' ' -f2)"
-ratio="$(awk -v a="$lab_med" -v b="$kc_med" 'BEGIN { printf "%.3f", a / b }')"
-ratio_par="$(awk -v a="$lab_med" -v b="$par_med" 'BEGIN { printf "%.2f", a / b }')"
+bench_stats
+inject_med="$(bench_median <(awk '{ printf "%d\n", $1 }' "$BENCH_TMP/lab-inject"))"
+ratio="$(bench_ratio "${med[lab]}" "${med[kubectl]}" 3)"
+ratio_par="$(bench_ratio "${med[lab]}" "${med[parallel]}" 2)"
 if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r <= t) }'; then
   verdict="**Met**: lab / kubectl is $ratio, at most $target."
 else
   verdict="**Not met**: lab / kubectl is $ratio, above $target."
 fi
 
-mem="$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
-cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-go_version="$(go env GOVERSION)"
-apiserver_version="$("$bin_dir/kube-apiserver" --version | awk '{ print $2 }')"
-kwok_version="$("$bin_dir/kwokctl" --version | awk '{ print $3 }')"
-kubectl_version="$(kubectl version --client 2>/dev/null | awk '/^Client Version/ { print $3 }')"
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
-command="make bench"
-[[ -n "${MAKELEVEL:-}" ]] || command="LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-chaos.sh"
-[[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
-[[ -z "${BENCH_PODS:-}" ]] || command="BENCH_PODS=$pods $command"
-warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-kubectl") / $(cat "$BENCH_TMP/times/warmup-parallel")"
+bench_facts
+apiserver_version="$(bench_version kube-apiserver "$bin_dir/kube-apiserver")"
+kwok_version="$(bench_version kwokctl "$bin_dir/kwokctl")"
+kubectl_version="$(bench_version kubectl)"
+bench_command "LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-chaos.sh" BENCH_RUNS BENCH_PODS BENCH_TARGET
+warmup="$(bench_warmup_ms)"
 
 section="$BENCH_TMP/section.md"
 cat >"$section" <<EOF
 ## \`lab chaos run pod-kill\` against \`kubectl delete pod\`, $pods pods
 
-Produced by \`$command\` on $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit.
+Produced by \`$command\` on $when, commit $commit.
 
 Time from the start of the command until every chosen pod is gone, on one sim lab
 (real kube-apiserver, etcd and controllers; kwok plays the kubelet), $pods pods of one
@@ -204,9 +168,9 @@ Deployment, all of them deleted each run.
 
 | contender | median | min | max | runs |
 |---|---:|---:|---:|---:|
-| lab chaos run pod-kill | $lab_med ms | $lab_min ms | $lab_max ms | $n |
-| kubectl delete pod (baseline) | $kc_med ms | $kc_min ms | $kc_max ms | $n |
-| kubectl delete pod, 10 processes at once (context) | $par_med ms | $par_min ms | $par_max ms | $n |
+| lab chaos run pod-kill | ${med[lab]} ms | ${min[lab]} ms | ${max[lab]} ms | $n |
+| kubectl delete pod (baseline) | ${med[kubectl]} ms | ${min[kubectl]} ms | ${max[kubectl]} ms | $n |
+| kubectl delete pod, 10 processes at once (context) | ${med[parallel]} ms | ${min[parallel]} ms | ${max[parallel]} ms | $n |
 
 - Ratio lab / kubectl of the medians: **$ratio** (target: at most $target). $verdict
 - Ratio lab / 10 kubectl processes: $ratio_par.
@@ -242,13 +206,10 @@ The measured rounds, in order:
 |---:|---|---:|---:|---:|
 $rounds
 
-Machine: $(nproc) CPUs ($cpu_model), $mem memory, $(uname -sr); load average
+Machine: $cpus CPUs ($cpu_model), $mem memory, $kernel; load average
 $load_before before, $load_after after (other work may share the machine; interleaving
 spreads it over the contenders). Versions: Go ${go_version#go}, kube-apiserver
 $apiserver_version, kwokctl $kwok_version, kubectl $kubectl_version.
 EOF
 
-"$benchup" splice "$doc" bench-chaos <"$section"
-log "wrote the bench-chaos section of ${doc#"$repo_root"/}"
-echo
-cat "$section"
+bench_publish bench-chaos "$section"

@@ -75,42 +75,28 @@ esac
 # ---------------------------------------------------------------------------------------
 # Driver.
 
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$repo_root/hack/lib/bench.sh"
 checks="${BENCH_CHECKS:-200}"
-runs="${BENCH_RUNS:-5}"
-doc="${BENCH_DOC:-$repo_root/docs/benchmarks.md}"
-[[ "$checks" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_CHECKS must be a positive integer, not '$checks'" >&2; exit 2; }
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2; }
-
-log() { printf 'bench-grade: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+bench_check BENCH_CHECKS "$checks" '^[1-9][0-9]*$' 'a positive integer'
+bench_init bench-grade 5
 
 command -v prometheus >/dev/null || die "prometheus is missing: run \`make testenv\` (it installs Debian's prometheus package)"
 command -v promtool >/dev/null || die "promtool is missing: run \`make testenv\`"
-[[ -x "$lab_bin" ]] || die "$lab_bin is missing: run \`make build\` (or \`make bench\`, which does)"
+bench_need "$lab_bin" "make build"
 
-BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/bench-grade.XXXXXX")"
-export BENCH_TMP
-mkdir -p "$BENCH_TMP/serve" "$BENCH_TMP/times"
+# cleanup: run by bench_on_exit, before the temp dir goes: stops the Prometheus helper.
 server_pid=""
-
 cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
-  rm -rf "$BENCH_TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-log "building the helpers (hack/benchgrade, hack/benchup)"
-go build -o "$BENCH_TMP/benchgrade" ./hack/benchgrade
-go build -o "$BENCH_TMP/benchup" ./hack/benchup
-benchup="$BENCH_TMP/benchup"
+bench_start
+mkdir -p "$BENCH_TMP/serve"
+bench_build benchgrade benchup
 
 log "starting Prometheus and an exporter of $checks series"
 "$BENCH_TMP/benchgrade" serve "$BENCH_TMP/serve" "$checks" 2>"$BENCH_TMP/serve.log" &
@@ -124,42 +110,16 @@ done
 BENCH_URL="$(cat "$BENCH_TMP/serve/url")"
 export BENCH_URL
 
-# run_one lab|baseline TAG: one timed run; timings of measured runs go to
-# times/<contender>, those of the warm-up to times/warmup-<contender>.
+# run_one lab|baseline TAG: one timed run.
 run_one() {
-  local who=$1 tag=$2 out
-  out="$BENCH_TMP/times/$who"
-  [[ "$tag" == warmup ]] && out="$BENCH_TMP/times/warmup-$who"
-  if ! "$benchup" time "$out" -- bash "$repo_root/hack/bench-grade.sh" "__$who" >"$BENCH_TMP/$who-$tag.log" 2>&1; then
-    log "the $who run $tag failed:"
-    tail -n 20 "$BENCH_TMP/$who-$tag.log" "$BENCH_TMP/lab.stderr" 2>/dev/null >&2 || true
-    exit 1
-  fi
-  last_ms="$(tail -n 1 "$out")"
-  log "$who $tag: $last_ms ms"
+  bench_time "$1" "$2" bash "$repo_root/hack/bench-grade.sh" "__$1" || bench_failed "$1" "$2" "$BENCH_TMP/lab.stderr"
 }
 
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "warm-up pair (discarded)"
-run_one lab warmup
-run_one baseline warmup
+# record_round I: "I: lab / baseline" of pair I, "*" before the one that went first.
 pairs=()
-for ((i = 1; i <= runs; i++)); do
-  # "*" marks the contender that went first.
-  if ((i % 2 == 1)); then
-    run_one lab "$i"
-    lab_ms="*$last_ms"
-    run_one baseline "$i"
-    base_ms="$last_ms"
-  else
-    run_one baseline "$i"
-    base_ms="*$last_ms"
-    run_one lab "$i"
-    lab_ms="$last_ms"
-  fi
-  pairs+=("$i: $lab_ms / $base_ms")
-done
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+record_round() { pairs+=("$1: $(bench_starred lab) / $(bench_starred baseline)"); }
+
+bench_measure lab baseline
 
 # What each grader found in its last run: every check passing, or the run would have failed.
 lab_passed="$(grep -c '"outcome": "pass"' "$BENCH_TMP/lab.json" || true)"
@@ -168,33 +128,21 @@ base_passed="$(cat "$BENCH_TMP/baseline.result")"
 # ---------------------------------------------------------------------------------------
 # Report.
 
-read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
-read -r _ base_med base_min base_max < <("$benchup" stats "$BENCH_TMP/times/baseline")
-speedup="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%.1f", b / (a > 0 ? a : 1) }')"
-if awk -v a="$lab_med" -v b="$base_med" 'BEGIN { exit !(b >= 10 * a && a < 1000) }'; then
-  verdict="**Met**: lab is ${speedup}x faster than the script-style grader, and takes $lab_med ms for the $checks checks."
+bench_stats
+speedup="$(bench_ratio "${med[baseline]}" "$((med[lab] > 0 ? med[lab] : 1))" 1)"
+if awk -v a="${med[lab]}" -v b="${med[baseline]}" 'BEGIN { exit !(b >= 10 * a && a < 1000) }'; then
+  verdict="**Met**: lab is ${speedup}x faster than the script-style grader, and takes ${med[lab]} ms for the $checks checks."
 else
-  verdict="**Not met**: lab is ${speedup}x faster than the script-style grader and takes $lab_med ms for the $checks checks."
+  verdict="**Not met**: lab is ${speedup}x faster than the script-style grader and takes ${med[lab]} ms for the $checks checks."
 fi
 
-mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
-mem="$(awk -v k="$mem_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
-cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-kernel="$(uname -sr)"
-go_version="$(go version | awk '{ print $3 }')"
-prometheus_version="$(prometheus --version 2>&1 | awk 'NR == 1 { print $3 }')"
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
-when="$(date -u '+%Y-%m-%d %H:%M UTC')"
-command="make bench"
-[[ -n "${MAKELEVEL:-}" ]] || command="bash hack/bench-grade.sh"  # the part of make bench that writes this section
-[[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
-[[ -z "${BENCH_CHECKS:-}" ]] || command="BENCH_CHECKS=$checks $command"
-pair_list="$(printf '%s; ' "${pairs[@]}")"
-pair_list="${pair_list%; }"
-pair_word="pairs"
-((n > 1)) || pair_word="pair"
-warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-baseline")"
+bench_facts
+prometheus_version="$(bench_version prometheus)"
+# The part of make bench that writes this section.
+bench_command "bash hack/bench-grade.sh" BENCH_RUNS BENCH_CHECKS
+pair_list="$(bench_join '; ' "${pairs[@]}")"
+pair_word="$(bench_plural "$n" pair)"
+warmup="$(bench_warmup_ms)"
 
 section="$BENCH_TMP/section.md"
 cat >"$section" <<EOF
@@ -204,10 +152,10 @@ Produced by \`$command\` on $when, commit $commit (\`make bench\` runs \`hack/be
 
 | contender | median | min | max | runs |
 |---|---:|---:|---:|---:|
-| lab grade | $lab_med ms | $lab_min ms | $lab_max ms | $n |
-| one \`promtool query instant\` per check (baseline) | $base_med ms | $base_min ms | $base_max ms | $n |
+| lab grade | ${med[lab]} ms | ${min[lab]} ms | ${max[lab]} ms | $n |
+| one \`promtool query instant\` per check (baseline) | ${med[baseline]} ms | ${min[baseline]} ms | ${max[baseline]} ms | $n |
 
-- Speed-up of the medians, baseline / lab: **${speedup}x**; lab's median for the $checks checks: **$lab_med ms**.
+- Speed-up of the medians, baseline / lab: **${speedup}x**; lab's median for the $checks checks: **${med[lab]} ms**.
 - Target: lab at least 10x faster than the script-style grader, and under 1 s for the $checks checks. $verdict
 
 What each contender does, against the same Prometheus ($prometheus_version, Debian's
@@ -228,12 +176,9 @@ whose values make every check pass):
 
 Pairs in order, lab / baseline in ms (\* ran first): $pair_list.
 
-Machine: $(nproc) CPUs ($cpu_model), $mem memory, $kernel; load average
+Machine: $cpus CPUs ($cpu_model), $mem memory, $kernel; load average
 $load_before before, $load_after after (other work may share the machine; interleaving
-spreads it over both contenders). Go $go_version.
+spreads it over both contenders). Go ${go_version#go}.
 EOF
 
-"$benchup" splice "$doc" bench-grade <"$section"
-log "wrote the bench-grade section of ${doc#"$repo_root"/}"
-echo
-cat "$section"
+bench_publish bench-grade "$section"

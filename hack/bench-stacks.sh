@@ -83,44 +83,31 @@ esac
 # ---------------------------------------------------------------------------------------
 # Driver.
 
-runs="${BENCH_RUNS:-5}"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$repo_root/hack/lib/bench.sh"
+bench_init bench-stacks 5
 target="${BENCH_TARGET:-0.7}"
-doc="${BENCH_DOC:-$repo_root/docs/benchmarks.md}"
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2; }
-[[ "$target" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "BENCH_TARGET must be a ratio such as 0.7, not '$target'" >&2; exit 2; }
+bench_check BENCH_TARGET "$target" '^[0-9]+(\.[0-9]+)?$' 'a ratio such as 0.7'
 
-log() { printf 'bench-stacks: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
-
-[[ -x "$lab_bin" ]] || die "$lab_bin is missing: run \`make build\` (or \`make bench\`, which does)"
-[[ -x "$helm_bin" ]] || die "$helm_bin is missing: run \`bash hack/testenv.sh helm\` (or \`make bench\`, which does)"
+bench_need "$lab_bin" "make build"
+bench_need "$helm_bin" "bash hack/testenv.sh helm"
 command -v kubectl >/dev/null || die "the baseline's cleanup needs kubectl on PATH"
 
-BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/bench-stacks.XXXXXX")"
-export BENCH_TMP
-mkdir -p "$BENCH_TMP/charts" "$BENCH_TMP/times" "$BENCH_TMP/logs"
-private_env
-
+# cleanup RC: run by bench_on_exit, before the temp dir goes; keeps the logs of a failed run.
 cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  set +e
+  local rc=$1
   if [[ -d "$BENCH_TMP/state/labs/$lab_name" ]]; then
     "$lab_bin" down --yes --name "$lab_name" >>"$BENCH_TMP/logs/down.log" 2>&1 ||
       log "could not delete the bench lab; see $BENCH_TMP/logs/down.log"
   fi
   [[ $rc -ne 0 && -d "$BENCH_TMP/logs" ]] && cp -r "$BENCH_TMP/logs" "${TMPDIR:-/tmp}/bench-stacks-logs.$$" &&
     log "logs kept in ${TMPDIR:-/tmp}/bench-stacks-logs.$$"
-  rm -rf "$BENCH_TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-log "building the timer (hack/benchup)"
-go build -o "$BENCH_TMP/benchup" ./hack/benchup
-benchup="$BENCH_TMP/benchup"
+bench_start
+mkdir -p "$BENCH_TMP/charts"
+private_env
+bench_build benchup
 
 cat >"$BENCH_TMP/lab.yaml" <<EOF
 apiVersion: lab.cloudnativelab.io/v1alpha1
@@ -174,15 +161,9 @@ remove_helm() {
 
 # run_one lab|helm TAG: one timed run, its check and its untimed removal.
 run_one() {
-  local who=$1 tag=$2 out logf
-  out="$BENCH_TMP/times/$who"
-  [[ "$tag" == warmup ]] && out="$BENCH_TMP/times/warmup-$who"
-  logf="$BENCH_TMP/logs/$who-$tag.log"
-  if ! "$benchup" time "$out" -- bash "$repo_root/hack/bench-stacks.sh" "__$who" >"$logf" 2>&1; then
-    log "the $who run $tag failed; its output:"
-    tail -n 30 "$logf" >&2
-    exit 1
-  fi
+  local who=$1 tag=$2 logf
+  logf="$(bench_log "$who" "$tag")"
+  bench_time "$who" "$tag" bash "$repo_root/hack/bench-stacks.sh" "__$who" || bench_failed "$who" "$tag"
   expect_running "$who"
   if [[ "$who" == lab ]]; then
     # lab's plain progress: "✓ Installing monitoring (monitoring 0.1.0) (412ms)".
@@ -193,73 +174,34 @@ run_one() {
     [[ "$tag" != warmup ]] || : >"$BENCH_TMP/helm-steps"
     remove_helm
   fi
-  last_ms="$(tail -n 1 "$out")"
-  log "$who $tag: $last_ms ms"
 }
 
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "warm-up pair (discarded)"
-run_one lab warmup
-run_one helm warmup
+# record_round I: "lab / helm" of pair I, "*" before the one that went first.
 pairs=()
-for ((i = 1; i <= runs; i++)); do
-  # "*" marks the contender that went first.
-  if ((i % 2 == 1)); then
-    run_one lab "$i"
-    lab_ms="*$last_ms"
-    run_one helm "$i"
-    helm_ms="$last_ms"
-  else
-    run_one helm "$i"
-    helm_ms="*$last_ms"
-    run_one lab "$i"
-    lab_ms="$last_ms"
-  fi
-  pairs+=("$lab_ms / $helm_ms")
-done
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+record_round() { pairs+=("$(bench_starred lab) / $(bench_starred helm)"); }
+
+bench_measure lab helm
 
 # ---------------------------------------------------------------------------------------
 # Report.
 
-read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
-read -r _ helm_med helm_min helm_max < <("$benchup" stats "$BENCH_TMP/times/helm")
-ratio="$(awk -v a="$lab_med" -v b="$helm_med" 'BEGIN { printf "%.2f", a / b }')"
+bench_stats
+ratio="$(bench_ratio "${med[lab]}" "${med[helm]}" 2)"
 if awk -v r="$ratio" -v t="$target" 'BEGIN { exit !(r <= t) }'; then
   verdict="**Met**: lab takes ${ratio} of helm's time, within the target of ${target}."
 else
   verdict="**Not met**: lab takes ${ratio} of helm's time, above the target of ${target}."
 fi
 
-median_of() { "$benchup" stats "$1" | cut -d' ' -f2; }
-breakdown=""
-for f in lab-steps helm-steps; do
-  while IFS= read -r step; do
-    awk -F'\t' -v s="$step" '$1 == s { print $2 }' "$BENCH_TMP/$f" >"$BENCH_TMP/step"
-    who="lab"
-    [[ "$f" == helm-steps ]] && who="helm"
-    breakdown+="| $who: $step | $(median_of "$BENCH_TMP/step") ms |"$'\n'
-  done < <(cut -f1 "$BENCH_TMP/$f" | awk '!seen[$0]++')
-done
-breakdown="${breakdown%$'\n'}"
+breakdown="$(bench_step_medians "$BENCH_TMP/lab-steps" lab && bench_step_medians "$BENCH_TMP/helm-steps" helm)"
 
-mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
-mem="$(awk -v k="$mem_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
-cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
-when="$(date -u '+%Y-%m-%d %H:%M UTC')"
-command="make bench"
-[[ -n "${MAKELEVEL:-}" ]] || command="LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-stacks.sh"
-[[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
-[[ -z "${BENCH_TARGET:-}" ]] || command="BENCH_TARGET=$target $command"
-pair_list="$(printf '%s; ' "${pairs[@]}")"
-pair_list="${pair_list%; }"
-pair_word="pairs"
-((n > 1)) || pair_word="pair"
-warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-helm")"
-helm_version="$("$helm_bin" version --short 2>/dev/null || echo unknown)"
-apiserver_version="$("$bin_dir/kube-apiserver" --version | awk '{ print $2 }')"
+bench_facts
+bench_command "LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-stacks.sh" BENCH_RUNS BENCH_TARGET
+pair_list="$(bench_join '; ' "${pairs[@]}")"
+pair_word="$(bench_plural "$n" pair)"
+warmup="$(bench_warmup_ms)"
+helm_version="$(bench_version helm "$helm_bin")"
+apiserver_version="$(bench_version kube-apiserver "$bin_dir/kube-apiserver")"
 
 section="$BENCH_TMP/bench-stacks.md"
 cat >"$section" <<EOF
@@ -269,8 +211,8 @@ Produced by \`$command\` on $when, commit $commit.
 
 | contender | median | min | max | runs |
 |---|---:|---:|---:|---:|
-| lab (\`lab stacks add monitoring demo-shop\`) | $lab_med ms | $lab_min ms | $lab_max ms | $n |
-| helm CLI, one \`helm install --wait\` after the other (baseline) | $helm_med ms | $helm_min ms | $helm_max ms | $n |
+| lab (\`lab stacks add monitoring demo-shop\`) | ${med[lab]} ms | ${min[lab]} ms | ${max[lab]} ms | $n |
+| helm CLI, one \`helm install --wait\` after the other (baseline) | ${med[helm]} ms | ${min[helm]} ms | ${max[helm]} ms | $n |
 
 - Ratio lab / helm of the medians: **$ratio**.
 - Target: at most ${target}. $verdict
@@ -307,9 +249,9 @@ both share, the charts of \`charts/\` with their \`profiles/lite.yaml\` values:
 
 Pairs in order, lab / helm in ms (\* ran first): $pair_list.
 
-Machine: $(nproc) CPUs ($cpu_model), $mem memory, $(uname -sr); load average
+Machine: $cpus CPUs ($cpu_model), $mem memory, $kernel; load average
 $load_before before, $load_after after (other work may share the machine; alternating
-spreads it over both contenders). Versions: Go $(go version | awk '{ print $3 }'),
+spreads it over both contenders). Versions: Go ${go_version#go},
 helm $helm_version, kube-apiserver $apiserver_version.
 EOF
 
@@ -343,8 +285,4 @@ $fp_rows
 - Target: the default lab requests at most 1.5 GiB of memory. $fp_verdict
 EOF
 
-"$benchup" splice "$doc" bench-stacks <"$section"
-"$benchup" splice "$doc" footprint <"$fp_section"
-log "wrote the bench-stacks and footprint sections of ${doc#"$repo_root"/}"
-echo
-cat "$section" "$fp_section"
+bench_publish bench-stacks "$section" footprint "$fp_section"

@@ -80,24 +80,17 @@ esac
 # ---------------------------------------------------------------------------------------
 # Driver.
 
-runs="${BENCH_RUNS:-7}"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$repo_root/hack/lib/bench.sh"
+bench_init bench-up 7
 target="${BENCH_TARGET:-30}"
-doc="${BENCH_DOC:-$repo_root/docs/benchmarks.md}"
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 2; }
-[[ "$target" =~ ^[0-9]+$ ]] || { echo "BENCH_TARGET must be a whole percentage, not '$target'" >&2; exit 2; }
-
-log() { printf 'bench-up: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+bench_check BENCH_TARGET "$target" '^[0-9]+$' 'a whole percentage'
 
 for b in kwokctl kwok etcd kube-apiserver kube-controller-manager kube-scheduler; do
-  [[ -x "$bin_dir/$b" ]] || die "$bin_dir/$b is missing: run \`make testenv-sim\` (or \`make bench\`, which does)"
+  bench_need "$bin_dir/$b" "make testenv-sim"
 done
-[[ -x "$lab_bin" ]] || die "$lab_bin is missing: run \`make build\` (or \`make bench\`, which does)"
+bench_need "$lab_bin" "make build"
 command -v kubectl >/dev/null || die "the baseline needs kubectl on PATH"
-
-BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/bench-up.XXXXXX")"
-export BENCH_TMP
-mkdir -p "$BENCH_TMP/lab" "$BENCH_TMP/base" "$BENCH_TMP/kwok" "$BENCH_TMP/logs" "$BENCH_TMP/times"
 
 # pids_under DIR: the pids kwokctl recorded for the clusters under DIR.
 pids_under() {
@@ -107,24 +100,6 @@ pids_under() {
     pid="$(tr -dc '0-9' <"$f" 2>/dev/null || true)"
     [[ -n "$pid" ]] && echo "$pid"
   done < <(find "$1" -path '*/pids/*.pid' -type f 2>/dev/null)
-}
-
-# ours PID: the process's command line mentions the temp dir. Every component runs from
-# kwokctl's copy of its binary under the cluster's directory there, so this tells this
-# script's processes from any other, and from a recycled pid.
-ours() {
-  local cmdline
-  [[ "$1" != "$$" && "$1" != "$BASHPID" ]] || return 1
-  cmdline="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
-  [[ "$cmdline" == *"$BENCH_TMP"* ]]
-}
-
-# stray_pids: every process of ours still running.
-stray_pids() {
-  local p
-  for p in /proc/[0-9]*; do
-    if ours "${p#/proc/}"; then echo "${p#/proc/}"; fi
-  done
 }
 
 # wait_gone PID...: up to 10s for the processes to exit, then SIGKILL those of ours left.
@@ -137,7 +112,7 @@ wait_gone() {
     sleep 0.1
   done
   for pid in "$@"; do
-    if ours "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    if bench_ours "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
 }
 
@@ -158,10 +133,9 @@ delete_baseline() {
   ((${#pids[@]} == 0)) || wait_gone "${pids[@]}"
 }
 
+# cleanup: run by bench_on_exit, before the temp dir goes.
 cleanup() {
-  local rc=$? d pids
-  trap - EXIT INT TERM
-  set +e
+  local d pids
   for d in "$BENCH_TMP"/lab/state/labs/*/; do
     [[ -d "$d" ]] && delete_lab "$(basename "$d")"
   done
@@ -169,26 +143,21 @@ cleanup() {
     [[ -d "$d" ]] && delete_baseline "$(basename "$d")"
   done
   # Whatever lab or kwokctl could not stop (an interrupted create): kill it by pid.
-  mapfile -t pids < <(stray_pids)
+  mapfile -t pids < <(bench_stray_pids)
   if ((${#pids[@]} > 0)); then
     kill -TERM "${pids[@]}" 2>/dev/null
     wait_gone "${pids[@]}"
   fi
-  mapfile -t pids < <(stray_pids)
+  mapfile -t pids < <(bench_stray_pids)
   ((${#pids[@]} == 0)) || log "processes left running (pids ${pids[*]}); kill them by hand"
   if [[ -n "${BENCH_LOGS:-}" ]]; then
     mkdir -p "$BENCH_LOGS" && cp -r "$BENCH_TMP/logs/." "$BENCH_LOGS/" && log "kept every run's output in $BENCH_LOGS"
   fi
-  rm -rf "$BENCH_TMP"
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-log "building the timer (hack/benchup)"
-go build -o "$BENCH_TMP/benchup" ./hack/benchup
-benchup="$BENCH_TMP/benchup"
+bench_start
+mkdir -p "$BENCH_TMP/lab" "$BENCH_TMP/base" "$BENCH_TMP/kwok"
+bench_build benchup
 
 cat >"$BENCH_TMP/lab.yaml" <<'EOF'
 apiVersion: lab.cloudnativelab.io/v1alpha1
@@ -249,22 +218,16 @@ status:
 EOF
 }
 
-# run_one lab|baseline TAG: one timed run and its untimed deletion. Timings of measured
-# runs go to times/<contender>, those of the warm-up to times/warmup-<contender>.
+# run_one lab|baseline TAG: one timed run and its untimed deletion; its parts, "a + b + ...",
+# in ms, go to parts[WHO].
+declare -A parts=()
 run_one() {
-  local who=$1 tag=$2 name out logf
-  # last_ms: the run's time; last_parts: its parts, "a + b + ...", in ms.
+  local who=$1 tag=$2 name logf
   name="bench-$who-$$-$tag"
   [[ "$who" == baseline ]] && name="bench-base-$$-$tag"
-  out="$BENCH_TMP/times/$who"
-  [[ "$tag" == warmup ]] && out="$BENCH_TMP/times/warmup-$who"
-  logf="$BENCH_TMP/logs/$who-$tag.log"
+  logf="$(bench_log "$who" "$tag")"
   [[ "$who" == baseline ]] && nodes_yaml "$name" >"$BENCH_TMP/base/nodes-$name.yaml"
-  if ! "$benchup" time "$out" -- bash "$repo_root/hack/bench-up.sh" "__$who" "$name" >"$logf" 2>&1; then
-    log "the $who run $tag failed; its output:"
-    tail -n 30 "$logf" >&2
-    exit 1
-  fi
+  bench_time "$who" "$tag" bash "$repo_root/hack/bench-up.sh" "__$who" "$name" || bench_failed "$who" "$tag"
   if [[ "$who" == lab ]]; then
     # lab's plain progress: "✓ Creating cluster (sim) (4.3s)"; keep "step<TAB>ms".
     sed -n 's/^✓ \(.*\) (\([0-9.]*[µnm]*s\|[0-9]*m[0-9.]*s\))$/\1\t\2/p' "$logf" |
@@ -276,94 +239,54 @@ run_one() {
         printf "%s\t%d\n", $1, ms
       }' >"$BENCH_TMP/lab/steps-$tag"
     [[ "$tag" == warmup ]] || cat "$BENCH_TMP/lab/steps-$tag" >>"$BENCH_TMP/lab/steps"
-    last_parts="$(cut -f2 "$BENCH_TMP/lab/steps-$tag" | paste -sd+ | sed 's/+/ + /g')"
+    parts[lab]="$(cut -f2 "$BENCH_TMP/lab/steps-$tag" | paste -sd+ | sed 's/+/ + /g')"
     delete_lab "$name"
   else
-    last_parts="$(tail -n 3 "$BENCH_TMP/base/phases" | cut -d' ' -f2 | paste -sd+ | sed 's/+/ + /g')"
+    parts[baseline]="$(tail -n 3 "$BENCH_TMP/base/phases" | cut -d' ' -f2 | paste -sd+ | sed 's/+/ + /g')"
+    # The warm-up's baseline phases are not part of the figures.
+    [[ "$tag" != warmup ]] || rm -f "$BENCH_TMP/base/phases"
     delete_baseline "$name"
   fi
-  last_ms="$(tail -n 1 "$out")"
-  log "$who $tag: $last_ms ms"
 }
 
-load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-log "warm-up pair (discarded)"
-run_one lab warmup
-run_one baseline warmup
-# The warm-up's baseline phases are not part of the figures.
-rm -f "$BENCH_TMP/base/phases"
+# record_round I: pair I's row of the report, and its ratio.
 pairs=""
-for ((i = 1; i <= runs; i++)); do
-  if ((i % 2 == 1)); then
-    first=lab
-    run_one lab "$i"
-    lab_ms=$last_ms lab_parts=$last_parts
-    run_one baseline "$i"
-    base_ms=$last_ms base_parts=$last_parts
-  else
-    first=baseline
-    run_one baseline "$i"
-    base_ms=$last_ms base_parts=$last_parts
-    run_one lab "$i"
-    lab_ms=$last_ms lab_parts=$last_parts
-  fi
-  pairs+="| $i | $first | $lab_ms ms | $lab_parts | $base_ms ms | $base_parts |"$'\n'
+record_round() {
+  pairs+="| $1 | $bench_first | ${bench_ms[lab]} ms | ${parts[lab]} | ${bench_ms[baseline]} ms | ${parts[baseline]} |"$'\n'
   # Each pair's ratio, in thousandths: the pairs ran under the same load, so the spread of
   # these says how far the machine's noise moves the result.
-  echo $((lab_ms * 1000 / base_ms)) >>"$BENCH_TMP/times/ratios"
-done
+  echo $((bench_ms[lab] * 1000 / bench_ms[baseline])) >>"$BENCH_TMP/times/ratios"
+}
+
+bench_measure lab baseline
 pairs="${pairs%$'\n'}"
-load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------------------------------
 # Report.
 
-read -r n lab_med lab_min lab_max < <("$benchup" stats "$BENCH_TMP/times/lab")
-read -r _ base_med base_min base_max < <("$benchup" stats "$BENCH_TMP/times/baseline")
-ratio="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%.2f", a / b }')"
+bench_stats
+ratio="$(bench_ratio "${med[lab]}" "${med[baseline]}" 2)"
 read -r _ pr_med pr_min pr_max < <("$benchup" stats "$BENCH_TMP/times/ratios")
 pair_ratios="$(awk -v m="$pr_med" -v lo="$pr_min" -v hi="$pr_max" 'BEGIN { printf "median %.2f, from %.2f to %.2f", m / 1000, lo / 1000, hi / 1000 }')"
-overhead="$(awk -v a="$lab_med" -v b="$base_med" 'BEGIN { printf "%+.1f", (a - b) * 100 / b }')"
-if awk -v a="$lab_med" -v b="$base_med" -v t="$target" 'BEGIN { exit !((a - b) * 100 / b <= t) }'; then
+overhead="$(awk -v a="${med[lab]}" -v b="${med[baseline]}" 'BEGIN { printf "%+.1f", (a - b) * 100 / b }')"
+if awk -v a="${med[lab]}" -v b="${med[baseline]}" -v t="$target" 'BEGIN { exit !((a - b) * 100 / b <= t) }'; then
   verdict="**Met**: lab's overhead is ${overhead}%, within the ${target}% target."
 else
   verdict="**Not met**: lab's overhead is ${overhead}%, above the ${target}% target."
 fi
 
-# median_of FILE-OF-NUMBERS
-median_of() { "$benchup" stats "$1" | cut -d' ' -f2; }
-breakdown=""
-while IFS= read -r step; do
-  awk -F'\t' -v s="$step" '$1 == s { print $2 }' "$BENCH_TMP/lab/steps" >"$BENCH_TMP/step"
-  breakdown+="| lab: $step | $(median_of "$BENCH_TMP/step") ms |"$'\n'
-done < <(cut -f1 "$BENCH_TMP/lab/steps" | awk '!seen[$0]++')
-for phase in kwokctl-create-cluster kubectl-create-nodes kubectl-wait-ready; do
-  awk -v s="$phase" '$1 == s { print $2 }' "$BENCH_TMP/base/phases" >"$BENCH_TMP/step"
-  breakdown+="| baseline: \`${phase//-/ }\` | $(median_of "$BENCH_TMP/step") ms |"$'\n'
-done
-breakdown="${breakdown%$'\n'}"
+# The baseline's phases as steps too: "`kwokctl create cluster`<TAB>ms".
+awk '{ gsub(/-/, " ", $1); printf "`%s`\t%s\n", $1, $2 }' "$BENCH_TMP/base/phases" >"$BENCH_TMP/base/steps"
+breakdown="$(bench_step_medians "$BENCH_TMP/lab/steps" lab && bench_step_medians "$BENCH_TMP/base/steps" baseline)"
 
-mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
-mem="$(awk -v k="$mem_kb" 'BEGIN { printf "%.1f GiB", k / 1048576 }')"
-cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-kernel="$(uname -sr)"
-go_version="$(go env GOVERSION)"
-go_version="${go_version#go}"
-apiserver_version="$("$bin_dir/kube-apiserver" --version | awk '{ print $2 }')"
-etcd_version="$("$bin_dir/etcd" --version | awk '/^etcd Version/ { print $3 }')"
-kwokctl_version="$("$kwokctl" --version | awk '{ print $3 }')"
-kubectl_version="$(kubectl version --client 2>/dev/null | awk '/^Client Version/ { print $3 }')"
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-[[ -z "$(git status --porcelain 2>/dev/null)" ]] || commit+=" (with uncommitted changes)"
-when="$(date -u '+%Y-%m-%d %H:%M UTC')"
-command="make bench"
-[[ -n "${MAKELEVEL:-}" ]] || command="LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-up.sh"
-[[ -z "${BENCH_RUNS:-}" ]] || command="BENCH_RUNS=$runs $command"
-[[ -z "${BENCH_TARGET:-}" ]] || command="BENCH_TARGET=$target $command"
-[[ -z "${BENCH_LOGS:-}" ]] || command="BENCH_LOGS=$BENCH_LOGS $command"
-pair_word="pairs"
-((n > 1)) || pair_word="pair"
-warmup="$(cat "$BENCH_TMP/times/warmup-lab") / $(cat "$BENCH_TMP/times/warmup-baseline")"
+bench_facts
+apiserver_version="$(bench_version kube-apiserver "$bin_dir/kube-apiserver")"
+etcd_version="$(bench_version etcd "$bin_dir/etcd")"
+kwokctl_version="$(bench_version kwokctl "$kwokctl")"
+kubectl_version="$(bench_version kubectl)"
+bench_command "LAB_SIM_BIN_DIR=$bin_dir bash hack/bench-up.sh" BENCH_RUNS BENCH_TARGET BENCH_LOGS
+pair_word="$(bench_plural "$n" pair)"
+warmup="$(bench_warmup_ms)"
 
 section="$BENCH_TMP/section.md"
 cat >"$section" <<EOF
@@ -373,8 +296,8 @@ Produced by \`$command\` on $when, commit $commit.
 
 | contender | median | min | max | runs |
 |---|---:|---:|---:|---:|
-| lab | $lab_med ms | $lab_min ms | $lab_max ms | $n |
-| kwokctl alone (baseline) | $base_med ms | $base_min ms | $base_max ms | $n |
+| lab | ${med[lab]} ms | ${min[lab]} ms | ${max[lab]} ms | $n |
+| kwokctl alone (baseline) | ${med[baseline]} ms | ${min[baseline]} ms | ${max[baseline]} ms | $n |
 
 - Ratio lab / baseline of the medians: **$ratio**; lab's overhead (lab − baseline) / baseline: **${overhead}%**.
 - Target: lab's overhead at most ${target}% over kwokctl alone. $verdict
@@ -418,13 +341,10 @@ $pairs
 (lab's steps as in the table above, in its order; the baseline's parts: kwokctl, kubectl
 create, kubectl wait.)
 
-Machine: $(nproc) CPUs ($cpu_model), $mem memory, $kernel; load average
+Machine: $cpus CPUs ($cpu_model), $mem memory, $kernel; load average
 $load_before before, $load_after after (other work may share the machine; interleaving
-spreads it over both contenders). Versions: Go $go_version, kube-apiserver
+spreads it over both contenders). Versions: Go ${go_version#go}, kube-apiserver
 $apiserver_version, etcd $etcd_version, kwokctl $kwokctl_version, kubectl $kubectl_version.
 EOF
 
-"$benchup" splice "$doc" bench-up <"$section"
-log "wrote the bench-up section of ${doc#"$repo_root"/}"
-echo
-cat "$section"
+bench_publish bench-up "$section"

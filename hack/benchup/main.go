@@ -1,5 +1,6 @@
-// Command benchup is hack/bench-up.sh's helper: it times a command on the monotonic
-// clock, summarises the timings, and writes one marked section of docs/benchmarks.md.
+// Command benchup is the benchmark scripts' helper (hack/bench-*.sh, through
+// hack/lib/bench.sh): it times a command on the monotonic clock, summarises the
+// timings, and writes one marked section of docs/benchmarks.md.
 //
 //	benchup time OUT -- CMD [ARG...]   run CMD; when it succeeds, append its wall time
 //	                                  in milliseconds (monotonic clock) to the file OUT
