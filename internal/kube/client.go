@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,16 @@ func Clientset(kubeconfig []byte) (kubernetes.Interface, error) {
 }
 
 // ServerVersion asks the API server for its version: the cheapest "does it answer".
+// ServerReady asks the API server's /readyz, which fails until it reaches etcd and its
+// caches are filled; the error carries the checks that failed.
+func ServerReady(ctx context.Context, cs kubernetes.Interface) error {
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil && len(body) > 0 {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(string(body)))
+	}
+	return err
+}
+
 func ServerVersion(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	type result struct {
 		v   string

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // downComponents names the cluster's components whose process is gone, from the pid
@@ -27,6 +28,27 @@ func downComponents(dir string) []string {
 	}
 	sort.Strings(down)
 	return down
+}
+
+// stopComponent terminates one component of the cluster and waits for it to be gone
+// (SIGKILL after 10 s).
+func stopComponent(dir, name string) {
+	data, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); processRunning(pid); {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			deadline = time.Now().Add(time.Hour)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // forgetDown removes the pid files of components that are down. kwokctl's start skips

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
 	"github.com/cloudnativelab/lab/internal/event"
@@ -18,10 +22,12 @@ import (
 	"github.com/cloudnativelab/lab/internal/testenv"
 )
 
-// TestCreateRepairsAndReplacesBrokenClusters breaks one real sim cluster twice. First a
-// component dies in a finished cluster: Status names it and Create starts it again.
-// Then what a Ctrl-C during kwokctl's create can leave: an API server that answers
-// while kwok's controller never started (registered nodes would never become Ready);
+// TestCreateRepairsAndReplacesBrokenClusters breaks one real sim cluster three times.
+// Every process stops (a reboot): Create starts them again, keeping the cluster's data.
+// kwok's controller dies: Status names it, Create starts just it, and the new one takes
+// the nodes over at once. Then what a Ctrl-C during kwokctl's create can leave: an API
+// server that answers while kwok's controller never started (registered nodes would
+// never become Ready);
 // Create must build the cluster anew rather than adopt it.
 func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 	if testing.Short() {
@@ -32,7 +38,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(sim.BinDirEnv, bin)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	p := sim.New()
@@ -46,7 +52,35 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 	}
 	dir := filepath.Join(req.WorkDir, "kwok", "clusters", "lab-resume")
 
-	t.Run("a component died", func(t *testing.T) {
+	t.Run("every component stopped, as after a reboot", func(t *testing.T) {
+		cs := clientset(ctx, t, p, req)
+		marker := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survives", Namespace: "default"}}
+		if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, marker, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"kwok-controller", "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"} {
+			kill(t, pidOf(t, dir, c))
+		}
+		if st, _ := p.Status(ctx, req); st.State != cluster.Stopped {
+			t.Fatalf("status with every component killed = %+v, want stopped", st)
+		}
+		rec := &event.Recorder{}
+		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
+			t.Fatal(err)
+		}
+		if said(rec, "anew") {
+			t.Fatalf("Create rebuilt a cluster it only had to start: %+v", rec.Events())
+		}
+		cs = clientset(ctx, t, p, req)
+		if _, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "survives", metav1.GetOptions{}); err != nil {
+			t.Fatalf("the cluster's data did not survive the restart: %v", err)
+		}
+		waitNodes(ctx, t, p, req)
+	})
+
+	t.Run("kwok's controller died", func(t *testing.T) {
+		cs := clientset(ctx, t, p, req)
+		oldHolder := leaseHolder(ctx, t, cs, "resume-worker")
 		kill(t, pidOf(t, dir, "kwok-controller"))
 		st, err := p.Status(ctx, req)
 		if err != nil {
@@ -65,6 +99,15 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		}
 		if st, _ := p.Status(ctx, req); st.Problem != "" {
 			t.Fatalf("after repair: %s", st.Problem)
+		}
+		// The new controller must take the nodes over without waiting for the dead
+		// one's leases to expire (40 s): lab releases them.
+		deadline := time.Now().Add(25 * time.Second)
+		for leaseHolder(ctx, t, cs, "resume-worker") == oldHolder {
+			if time.Now().After(deadline) {
+				t.Fatalf("the node lease is still held by the dead controller (%s)", oldHolder)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		waitNodes(ctx, t, p, req)
 	})
@@ -89,7 +132,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 	})
 }
 
-func waitNodes(ctx context.Context, t *testing.T, p *sim.Provider, req cluster.Request) {
+func clientset(ctx context.Context, t *testing.T, p *sim.Provider, req cluster.Request) kubernetes.Interface {
 	t.Helper()
 	raw, err := p.Kubeconfig(ctx, req)
 	if err != nil {
@@ -99,8 +142,30 @@ func waitNodes(ctx context.Context, t *testing.T, p *sim.Provider, req cluster.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kube.WaitNodesReady(ctx, cs, 2, time.Minute); err != nil {
-		t.Fatal(err)
+	return cs
+}
+
+func waitNodes(ctx context.Context, t *testing.T, p *sim.Provider, req cluster.Request) {
+	t.Helper()
+	if err := kube.WaitNodesReady(ctx, clientset(ctx, t, p, req), 2, 2*time.Minute); err != nil {
+		st, _ := p.Status(ctx, req)
+		t.Fatalf("%v\ncluster status: %+v\n%s", err, st, componentLogs(req))
+	}
+}
+
+// leaseHolder is who holds a node's lease, waiting for the lease to exist.
+func leaseHolder(ctx context.Context, t *testing.T, cs kubernetes.Interface, node string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lease, err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node, metav1.GetOptions{})
+		if err == nil && lease.Spec.HolderIdentity != nil {
+			return *lease.Spec.HolderIdentity
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s has no held lease: %v", node, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -151,4 +216,16 @@ func said(rec *event.Recorder, text string) bool {
 		}
 	}
 	return false
+}
+
+// componentLogs is the end of each component's log, for a failure message.
+func componentLogs(req cluster.Request) string {
+	logs, _ := filepath.Glob(filepath.Join(req.WorkDir, "kwok", "clusters", "lab-"+req.Name, "logs", "*.log"))
+	var b strings.Builder
+	for _, f := range logs {
+		data, _ := os.ReadFile(f)
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		b.WriteString("--- " + filepath.Base(f) + "\n" + strings.Join(lines[max(0, len(lines)-8):], "\n") + "\n")
+	}
+	return b.String()
 }

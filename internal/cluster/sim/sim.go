@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,22 +157,92 @@ func (p *Provider) createFresh(ctx context.Context, bins Binaries, req cluster.R
 // that it is really its own API server that answers (its ports may have been taken
 // meanwhile) and that every component runs.
 func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Request) error {
+	dir := clusterDir(req)
+	kwokWasDown := slices.Contains(downComponents(dir), "kwok-controller")
+	released := false
+	if kwokWasDown {
+		// Before the new controller starts, when the API server answers: it then takes
+		// the nodes at its first try rather than its second, ~10 s later.
+		leaseCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		released = p.releaseNodeLeases(leaseCtx, req) == nil
+		cancel()
+	}
 	// kwokctl waits for components that may never come up (a port taken meanwhile).
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	forgetDown(clusterDir(req))
+	forgetDown(dir)
 	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
 		return err
 	}
-	st, err := p.Status(ctx, req)
+	// kwokctl's start returns once the processes are forked, not once they serve.
+	if err := p.waitHealthy(ctx, req, time.Minute); err != nil {
+		return err
+	}
+	if kwokWasDown && !released {
+		// The API server was down too (a reboot): the controller just started has
+		// already seen the dead one's leases and scheduled its next look for when they
+		// expire. Released now, they are taken at once by a controller started after.
+		if err := p.releaseNodeLeases(ctx, req); err != nil {
+			return err
+		}
+		stopComponent(dir, "kwok-controller")
+		forgetDown(dir)
+		if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
+			return err
+		}
+		return p.waitHealthy(ctx, req, time.Minute)
+	}
+	return nil
+}
+
+// waitHealthy waits for the API server to be ready (etcd reached, caches filled) with
+// every component running, and gives up at once when a component stops.
+func (p *Provider) waitHealthy(ctx context.Context, req cluster.Request, timeout time.Duration) error {
+	var last string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		st, err := p.Status(ctx, req)
+		if err != nil {
+			return false, err
+		}
+		if st.Problem != "" {
+			return false, errors.New(st.Problem)
+		}
+		if st.State != cluster.Running {
+			last = st.Detail
+			return false, nil
+		}
+		cs, err := p.client(ctx, req)
+		if err != nil {
+			return false, err
+		}
+		readyCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := kube.ServerReady(readyCtx, cs); err != nil {
+			last = "the API server is not ready: " + firstLine(err)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && ctx.Err() == nil && last != "" {
+		return fmt.Errorf("%s (%w)", last, err)
+	}
+	return err
+}
+
+// releaseNodeLeases deletes the node leases a dead kwok controller held. Each kwok
+// controller has an identity of its own and waits for another's leases to expire (40 s
+// after their last renewal) before it manages their nodes; the one just started takes
+// them over at its next try instead.
+func (p *Provider) releaseNodeLeases(ctx context.Context, req cluster.Request) error {
+	cs, err := p.client(ctx, req)
 	if err != nil {
 		return err
 	}
-	if st.State != cluster.Running {
-		return errors.New(st.Detail)
-	}
-	if st.Problem != "" {
-		return errors.New(st.Problem)
+	for _, n := range nodesFor(req.Name, req.Cluster) {
+		err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, n.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("releasing the lease of node %s: %w", n.Name, err)
+		}
 	}
 	return nil
 }
@@ -331,7 +402,22 @@ func (p *Provider) registerNodes(ctx context.Context, req cluster.Request) error
 			return fmt.Errorf("registering node %s: %w", n.Name, err)
 		}
 	}
-	return nil
+	return waitDefaultNamespace(ctx, cs)
+}
+
+// waitDefaultNamespace waits for the API server's bootstrap to create the namespace
+// "default": without kwokctl's --wait, the nodes can be registered before it exists,
+// and a `kubectl apply` right after `lab up` would fail.
+func waitDefaultNamespace(ctx context.Context, cs kubernetes.Interface) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = cs.CoreV1().Namespaces().Get(ctx, metav1.NamespaceDefault, metav1.GetOptions{})
+		return last == nil, nil
+	})
+	if err != nil && last != nil && ctx.Err() == nil {
+		return fmt.Errorf("the API server did not create namespace default: %w", last)
+	}
+	return err
 }
 
 // createNode creates n, retrying while the API server is still starting, and giving up
