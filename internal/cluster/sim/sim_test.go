@@ -113,12 +113,8 @@ func TestSameMinor(t *testing.T) {
 
 func TestFreePortsStayInTheRangeAndSkipPortsInUse(t *testing.T) {
 	t.Parallel()
-	busy, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	busy, taken := adjacentFreePair(t)
 	defer busy.Close()
-	taken := busy.Addr().(*net.TCPAddr).Port
 	// A range of two ports, one of them taken: every draw must return the other.
 	r := portRange{low: taken, high: taken + 2}
 	for range 20 {
@@ -133,6 +129,29 @@ func TestFreePortsStayInTheRangeAndSkipPortsInUse(t *testing.T) {
 	if _, err := freePorts(2, r); err == nil {
 		t.Fatal("asked for two ports where one is free: want an error")
 	}
+}
+
+// adjacentFreePair holds a port whose next port is free too, below the ephemeral range
+// so that no outgoing connection takes the free one meanwhile (the kernel's :0 would
+// hand out an ephemeral port, whose neighbour any connection may be using).
+func adjacentFreePair(t *testing.T) (net.Listener, int) {
+	t.Helper()
+	r := belowEphemeral()
+	for port := r.low + 5000; port < r.high-1; port += 7 {
+		held, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		next, err := net.Listen("tcp", ":"+strconv.Itoa(port+1))
+		if err != nil {
+			held.Close()
+			continue
+		}
+		next.Close()
+		return held, port
+	}
+	t.Fatal("no two adjacent free ports below the ephemeral range")
+	return nil, 0
 }
 
 func TestBelowEphemeralEndsWhereTheKernelRangeBegins(t *testing.T) {
