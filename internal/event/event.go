@@ -5,6 +5,7 @@ package event
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 )
@@ -62,6 +63,16 @@ func (r *Recorder) Events() []Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Event(nil), r.events...)
+}
+
+// Said is true when an event's message contains text.
+func (r *Recorder) Said(text string) bool {
+	for _, e := range r.Events() {
+		if strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
 }
 
 // Emitter stamps events with the time before passing them on.

@@ -89,21 +89,26 @@ func Connect(ctx context.Context, opts ConnectOptions, checks []spec.Check) (t *
 }
 
 func prometheusClient(address string) (*metrics.Client, error) {
-	u, err := url.Parse(address)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errs.Invalidf("give the address of Prometheus's web UI, such as http://localhost:9090",
-			"invalid --prometheus-url %q", address)
+	if err := checkServerURL(address, "--prometheus-url", "Prometheus's web UI, such as http://localhost:9090"); err != nil {
+		return nil, err
 	}
 	return metrics.New(address)
 }
 
 func alertmanagerClient(address string) (*metrics.Alertmanager, error) {
-	u, err := url.Parse(address)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errs.Invalidf("give the address of Alertmanager's web UI, such as http://localhost:9093",
-			"invalid --alertmanager-url %q", address)
+	if err := checkServerURL(address, "--alertmanager-url", "Alertmanager's web UI, such as http://localhost:9093"); err != nil {
+		return nil, err
 	}
 	return metrics.NewAlertmanager(address)
+}
+
+// checkServerURL refuses, as bad input of flag, an address that is not http(s)://host.
+func checkServerURL(address, flag, what string) error {
+	u, err := url.Parse(address)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errs.Invalidf("give the address of "+what, "invalid %s %q", flag, address)
+	}
+	return nil
 }
 
 func kubeTarget(opts ConnectOptions) (*Kube, error) {

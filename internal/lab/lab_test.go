@@ -174,22 +174,13 @@ func TestUpRepairsADegradedLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.AlreadyUp || !recorded(rec, `lab "degraded" is degraded`) {
+	if res.AlreadyUp || !rec.Said(`lab "degraded" is degraded`) {
 		t.Fatalf("up of a degraded lab: alreadyUp=%v, events %+v", res.AlreadyUp, rec.Events())
 	}
 	st, _ = m.Status(ctx, "degraded")
 	if strings.Contains(st.Note, "not running") || st.Nodes.Ready != 2 {
 		t.Fatalf("after repair: note %q, nodes %+v", st.Note, st.Nodes)
 	}
-}
-
-func recorded(rec *event.Recorder, text string) bool {
-	for _, e := range rec.Events() {
-		if strings.Contains(e.Message, text) {
-			return true
-		}
-	}
-	return false
 }
 
 func TestUpRefusesAChangedClusterAndRecreates(t *testing.T) {

@@ -14,31 +14,37 @@ import (
 // downComponents names the cluster's components whose process is gone, from the pid
 // files kwokctl's binary runtime keeps (pids/<component>.pid).
 func downComponents(dir string) []string {
-	files, _ := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
 	var down []string
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || !processRunning(pid) {
-			down = append(down, strings.TrimSuffix(filepath.Base(f), ".pid"))
+	for name, pid := range componentPIDs(dir) {
+		if !processRunning(pid) {
+			down = append(down, name)
 		}
 	}
 	sort.Strings(down)
 	return down
 }
 
+// componentPIDs reads the pid file kwokctl's binary runtime keeps for each component;
+// a file that holds no number counts as pid 0 (not running).
+func componentPIDs(dir string) map[string]int {
+	files, _ := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
+	pids := make(map[string]int, len(files))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		pids[strings.TrimSuffix(filepath.Base(f), ".pid")] = pid
+	}
+	return pids
+}
+
 // stopComponent terminates one component of the cluster and waits for it to be gone
 // (SIGKILL after 10 s).
 func stopComponent(dir, name string) {
-	data, err := os.ReadFile(filepath.Join(dir, "pids", name+".pid"))
-	if err != nil {
-		return
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 1 {
+	pid := componentPIDs(dir)[name]
+	if pid <= 1 {
 		return
 	}
 	syscall.Kill(pid, syscall.SIGTERM)

@@ -68,7 +68,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
 			t.Fatal(err)
 		}
-		if said(rec, "anew") {
+		if rec.Said("anew") {
 			t.Fatalf("Create rebuilt a cluster it only had to start: %+v", rec.Events())
 		}
 		cs = clientset(ctx, t, p, req)
@@ -94,7 +94,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
 			t.Fatal(err)
 		}
-		if said(rec, "anew") || pidOf(t, dir, "kube-apiserver") != apiServer {
+		if rec.Said("anew") || pidOf(t, dir, "kube-apiserver") != apiServer {
 			t.Fatalf("Create rebuilt the cluster to restart one component: %+v", rec.Events())
 		}
 		if st, _ := p.Status(ctx, req); st.Problem != "" {
@@ -122,7 +122,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		if err := p.Create(ctx, req, event.NewEmitter(rec)); err != nil {
 			t.Fatal(err)
 		}
-		if !said(rec, "interrupted; creating it anew") {
+		if !rec.Said("interrupted; creating it anew") {
 			t.Fatalf("Create did not say it replaced the interrupted cluster: %+v", rec.Events())
 		}
 		if alive(oldAPIServer) {
@@ -207,15 +207,6 @@ func alive(pid int) bool {
 	}
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z"
-}
-
-func said(rec *event.Recorder, text string) bool {
-	for _, e := range rec.Events() {
-		if strings.Contains(e.Message, text) {
-			return true
-		}
-	}
-	return false
 }
 
 // componentLogs is the end of each component's log, for a failure message.

@@ -326,13 +326,8 @@ func (p *Provider) Delete(ctx context.Context, req cluster.Request) error {
 // killRecordedPIDs is the fallback of Delete: kwokctl's binary runtime writes one pid
 // file per component.
 func killRecordedPIDs(dir string) {
-	files, _ := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 1 {
+	for _, pid := range componentPIDs(dir) {
+		if pid > 1 {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
