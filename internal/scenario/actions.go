@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
 )
@@ -86,7 +87,11 @@ func (e *Engine) skipReason(a *spec.Action) string {
 func (e *Engine) runAction(ctx context.Context, c *clients, sc *Scenario, a *spec.Action) error {
 	switch {
 	case a.Apply != "":
-		return applyFiles(ctx, c, sc, a.Apply)
+		applied, err := applyFiles(ctx, c, sc, a.Apply)
+		if err != nil || !a.WaitsForRollout() {
+			return err
+		}
+		return waitRollouts(ctx, c, applied)
 	case a.Delete != nil:
 		return c.deleteObject(ctx, a.Delete)
 	case a.Helm != nil:
@@ -106,26 +111,48 @@ func (e *Engine) runAction(ctx context.Context, c *clients, sc *Scenario, a *spe
 	return nil
 }
 
-// applyFiles server-side applies every object of a manifest file or folder.
-func applyFiles(ctx context.Context, c *clients, sc *Scenario, name string) error {
+// applyFiles server-side applies every object of a manifest file or folder and returns
+// the workloads among them.
+func applyFiles(ctx context.Context, c *clients, sc *Scenario, name string) ([]kube.Workload, error) {
 	files, err := spec.ManifestFiles(sc.Files, spec.CleanScenarioPath(name))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var workloads []kube.Workload
 	for _, f := range files {
 		data, err := fs.ReadFile(sc.Files, f)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		objs, err := spec.ParseManifests(f, data)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, obj := range objs {
-			if _, err := c.apply(ctx, obj, sc.Namespace()); err != nil {
-				return err
+			w, err := c.apply(ctx, obj, sc.Namespace())
+			if err != nil {
+				return nil, err
+			}
+			if kube.HasRollout(w.Kind) {
+				workloads = append(workloads, w)
 			}
 		}
+	}
+	return workloads, nil
+}
+
+// rolloutTimeout bounds an apply action's wait for its workloads: a pulled image and a
+// readiness probe or two, on a laptop.
+const rolloutTimeout = 3 * time.Minute
+
+// waitRollouts waits until the applied workloads have rolled out, so that the next
+// action (a fault that picks among running pods, a check) finds what setup promised.
+func waitRollouts(ctx context.Context, c *clients, ws []kube.Workload) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	if err := kube.WaitRollouts(ctx, c.Typed, ws, rolloutTimeout); err != nil {
+		return fmt.Errorf("%w (`wait: false` on the apply action skips this wait)", err)
 	}
 	return nil
 }

@@ -69,7 +69,7 @@ func (c *clients) resource(apiVersion, kind, namespace string) (dynamic.Resource
 }
 
 // apply server-side applies one object; one without a namespace goes to namespace.
-func (c *clients) apply(ctx context.Context, obj map[string]any, namespace string) (string, error) {
+func (c *clients) apply(ctx context.Context, obj map[string]any, namespace string) (kube.Workload, error) {
 	metadata, _ := obj["metadata"].(map[string]any)
 	if ns, _ := metadata["namespace"].(string); ns != "" {
 		namespace = ns
@@ -79,18 +79,18 @@ func (c *clients) apply(ctx context.Context, obj map[string]any, namespace strin
 	name, _ := metadata["name"].(string)
 	client, err := c.resource(apiVersion, kind, namespace)
 	if err != nil {
-		return "", err
+		return kube.Workload{}, err
 	}
 	data, err := json.Marshal(obj)
 	if err != nil {
-		return "", err
+		return kube.Workload{}, err
 	}
 	force := true // a trainee's kubectl edits must not make a solution fail
 	_, err = client.Patch(ctx, name, types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: fieldManager, Force: &force})
 	if err != nil {
-		return "", fmt.Errorf("applying %s %s: %w", strings.ToLower(kind), name, err)
+		return kube.Workload{}, fmt.Errorf("applying %s %s: %w", strings.ToLower(kind), name, err)
 	}
-	return strings.ToLower(kind) + "/" + name, nil
+	return kube.Workload{Kind: kind, Namespace: namespace, Name: name}, nil
 }
 
 // deleteObject deletes one object; one that does not exist is fine.

@@ -99,11 +99,16 @@ type Round struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// Action is one thing setup, a solution or cleanup does. Exactly one field is set.
+// Action is one thing setup, a solution or cleanup does. Exactly one of apply, delete,
+// helm, fault and http is set.
 type Action struct {
 	// Apply is a manifest file or a folder of them (*.yaml, *.yml), applied with
 	// server-side apply. Objects without a namespace go to the scenario's namespace.
 	Apply string `json:"apply,omitempty"`
+	// Wait, with apply, says whether the action waits until the Deployments,
+	// StatefulSets and DaemonSets it applied have rolled out (default true), so that the
+	// next action finds their pods running. false is for a workload broken on purpose.
+	Wait *bool `json:"wait,omitempty"`
 	// Delete removes one object; one that does not exist is fine.
 	Delete *ObjectRef `json:"delete,omitempty"`
 	// Helm installs, upgrades, rolls back or uninstalls a release with the Helm SDK.
@@ -114,6 +119,9 @@ type Action struct {
 	// as Prometheus's POST /-/reload). Simulated labs skip it: no container answers.
 	HTTP *HTTPAction `json:"http,omitempty"`
 }
+
+// WaitsForRollout says whether an apply action waits for its workloads' rollout.
+func (a *Action) WaitsForRollout() bool { return a.Apply != "" && (a.Wait == nil || *a.Wait) }
 
 // ObjectRef names one Kubernetes object.
 type ObjectRef struct {

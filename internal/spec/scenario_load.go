@@ -197,6 +197,9 @@ func (v *scenarioValidator) action(p string, a *Action) {
 		v.src.Addf(p, "an action needs exactly one of apply, delete, helm, fault, http; it has %s", what)
 		return
 	}
+	if a.Wait != nil && a.Apply == "" {
+		v.src.Addf(p+".wait", "is only for apply; leave it out")
+	}
 	switch {
 	case a.Apply != "":
 		v.apply(p+".apply", a.Apply)

@@ -9,7 +9,6 @@ import (
 
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 )
 
 // object is one Kubernetes object of a release's manifest.
@@ -70,9 +70,9 @@ type readyChecker func(ctx context.Context, in *Installer, o object) (ready bool
 // checkers are the kinds whose readiness lab waits for; other objects are ready once
 // they exist, which Helm's install already ensured.
 var checkers = map[string]readyChecker{
-	"Deployment":               deploymentReady,
-	"StatefulSet":              statefulSetReady,
-	"DaemonSet":                daemonSetReady,
+	"Deployment":               rolledOut,
+	"StatefulSet":              rolledOut,
+	"DaemonSet":                rolledOut,
 	"CustomResourceDefinition": crdEstablished,
 	"Pod":                      podReady,
 }
@@ -172,58 +172,9 @@ func (in *Installer) notReady(ctx context.Context, objs []object) ([]string, err
 	return out, nil
 }
 
-func deploymentReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	d, err := in.c.Typed.AppsV1().Deployments(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return false, "", err
-	}
-	want := replicas(d.Spec.Replicas)
-	st := d.Status
-	switch {
-	case st.ObservedGeneration < d.Generation:
-		return false, "the controller has not seen the new spec yet", nil
-	case st.UpdatedReplicas < want:
-		return false, fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want), nil
-	case st.AvailableReplicas < want || st.Replicas > st.UpdatedReplicas:
-		return false, fmt.Sprintf("%d of %d replicas available", st.AvailableReplicas, want), nil
-	}
-	return true, "", nil
-}
-
-func statefulSetReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	s, err := in.c.Typed.AppsV1().StatefulSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return false, "", err
-	}
-	want := replicas(s.Spec.Replicas)
-	st := s.Status
-	rolling := s.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType
-	switch {
-	case st.ObservedGeneration < s.Generation:
-		return false, "the controller has not seen the new spec yet", nil
-	case rolling && st.UpdatedReplicas < want:
-		return false, fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want), nil
-	case st.ReadyReplicas < want:
-		return false, fmt.Sprintf("%d of %d replicas ready", st.ReadyReplicas, want), nil
-	}
-	return true, "", nil
-}
-
-func daemonSetReady(ctx context.Context, in *Installer, o object) (bool, string, error) {
-	d, err := in.c.Typed.AppsV1().DaemonSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-	if err != nil {
-		return false, "", err
-	}
-	st := d.Status
-	switch {
-	case st.ObservedGeneration < d.Generation:
-		return false, "the controller has not seen the new spec yet", nil
-	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
-		return false, fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled), nil
-	case st.NumberReady < st.DesiredNumberScheduled:
-		return false, fmt.Sprintf("%d of %d pods ready", st.NumberReady, st.DesiredNumberScheduled), nil
-	}
-	return true, "", nil
+// rolledOut is the readiness of the kinds with a rollout (see kube.RolloutStatus).
+func rolledOut(ctx context.Context, in *Installer, o object) (bool, string, error) {
+	return kube.RolloutStatus(ctx, in.c.Typed, kube.Workload{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name})
 }
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -264,11 +215,4 @@ func isPodReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-func replicas(r *int32) int32 {
-	if r == nil {
-		return 1
-	}
-	return *r
 }
