@@ -147,14 +147,13 @@ const rolloutTimeout = 3 * time.Minute
 
 // waitRollouts waits until the applied workloads have rolled out, so that the next
 // action (a fault that picks among running pods, a check) finds what setup promised.
+// The error names the workload and what it lacks, for the trainee; authors find
+// `wait: false` in the scenario guide.
 func waitRollouts(ctx context.Context, c *clients, ws []kube.Workload) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	if err := kube.WaitRollouts(ctx, c.Typed, ws, rolloutTimeout); err != nil {
-		return fmt.Errorf("%w (`wait: false` on the apply action skips this wait)", err)
-	}
-	return nil
+	return kube.WaitRollouts(ctx, c.Typed, ws, rolloutTimeout)
 }
 
 func (e *Engine) runHelm(ctx context.Context, sc *Scenario, h *spec.HelmAction) error {
