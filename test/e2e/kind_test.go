@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"net"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -60,13 +61,14 @@ func TestKindLifecycle(t *testing.T) {
 	assertOneContext(t, kubeconfig)
 	waitNodesReady(ctx, t, kubeconfig, 2)
 
-	// A second Create finds the healthy cluster and keeps it.
-	start := time.Now()
+	// A second Create finds the healthy cluster and keeps it: the same API server, whose
+	// nodes keep their UIDs.
+	before := nodeUIDs(ctx, t, kubeconfig)
 	if err := p.Create(ctx, req, ev); err != nil {
 		t.Fatalf("second Create: %v", err)
 	}
-	if took := time.Since(start); took > time.Minute {
-		t.Errorf("second Create took %s: it should keep the existing cluster", took)
+	if after := nodeUIDs(ctx, t, kubeconfig); !slices.Equal(after, before) {
+		t.Errorf("nodes after the second Create = %v, want the same nodes %v: it should keep the existing cluster", after, before)
 	}
 
 	if err := p.Delete(ctx, req); err != nil {
@@ -104,15 +106,8 @@ func assertOneContext(t *testing.T, kubeconfig []byte) {
 // answers on the host and that every node is Ready.
 func waitNodesReady(ctx context.Context, t *testing.T, kubeconfig []byte, want int) {
 	t.Helper()
-	restConfig, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+	client := clientFor(t, kubeconfig)
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			t.Logf("listing nodes: %v", err)
@@ -123,6 +118,35 @@ func waitNodesReady(ctx context.Context, t *testing.T, kubeconfig []byte, want i
 	if err != nil {
 		t.Fatalf("nodes did not become Ready: %v", err)
 	}
+}
+
+func clientFor(t *testing.T, kubeconfig []byte) kubernetes.Interface {
+	t.Helper()
+	restConfig, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// nodeUIDs are the cluster's node UIDs, sorted.
+func nodeUIDs(ctx context.Context, t *testing.T, kubeconfig []byte) []string {
+	t.Helper()
+	client := clientFor(t, kubeconfig)
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []string
+	for _, n := range nodes.Items {
+		uids = append(uids, string(n.UID))
+	}
+	slices.Sort(uids)
+	return uids
 }
 
 func allReady(nodes []corev1.Node) bool {

@@ -394,15 +394,13 @@ func testMetricsThenCtrlC(t *testing.T, c *cli) {
 			t.Errorf("metrics lack %s:\n%s", want, body)
 		}
 	}
-	start := time.Now()
+	// The fault lasts 10m: exiting as interrupted with the spec restored means Ctrl-C
+	// reverted it.
 	run.Process.Signal(syscall.SIGINT)
 	err = run.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != errs.ExitInterrupted {
 		t.Fatalf("after SIGINT: %v, want exit %d", err, errs.ExitInterrupted)
-	}
-	if time.Since(start) > 30*time.Second {
-		t.Error("Ctrl-C did not revert at once")
 	}
 	if after := c.specOf("shop", "web"); after != before {
 		t.Errorf("spec after Ctrl-C:\n%s\nwant\n%s", after, before)
