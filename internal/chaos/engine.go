@@ -56,13 +56,6 @@ const revertTimeout = 2 * time.Minute
 // MaxDuration is the longest a fault may last: a drill, not a lasting state.
 const MaxDuration = 12 * time.Hour
 
-func (e *Engine) events() *event.Emitter {
-	if e.Events == nil {
-		return event.NewEmitter(nil)
-	}
-	return e.Events
-}
-
 func (e *Engine) now() time.Time {
 	if e.Now == nil {
 		return time.Now()
@@ -70,7 +63,7 @@ func (e *Engine) now() time.Time {
 	return e.Now()
 }
 
-func (e *Engine) env(l *Lab) (*Env, error) { return newEnv(l, e.Docker, e.events(), e.now) }
+func (e *Engine) env(l *Lab) (*Env, error) { return newEnv(l, e.Docker, e.Events, e.now) }
 
 // RunOptions say which fault to inject, how and for how long.
 type RunOptions struct {
@@ -252,7 +245,7 @@ func (e *Engine) Run(ctx context.Context, l *Lab, opts RunOptions) (*RunResult, 
 
 // announce says, before asking, what the user must not miss.
 func (e *Engine) announce(plan *Plan) {
-	ev := e.events()
+	ev := e.Events
 	for _, n := range e.Notes {
 		ev.Info(n)
 	}
@@ -292,7 +285,7 @@ func (e *Engine) Start(ctx context.Context, env *Env, f Fault, plan *Plan, opts 
 	if err := j.Save(entry); err != nil {
 		return nil, err
 	}
-	err = e.events().Step(ctx, "Injecting "+entry.ID+": "+plan.Summary, func(ctx context.Context) error {
+	err = e.Events.Step(ctx, "Injecting "+entry.ID+": "+plan.Summary, func(ctx context.Context) error {
 		return e.inject(ctx, env, f, entry)
 	})
 	if err != nil {
@@ -354,7 +347,7 @@ func (e *Engine) hold(ctx context.Context, env *Env, f Fault, entry *Entry, opts
 	if entry.Duration == 0 {
 		return false
 	}
-	ev := e.events()
+	ev := e.Events
 	ev.Info(fmt.Sprintf("holding %s for %s; Ctrl-C reverts it at once", entry.ID, entry.Duration))
 	timer := time.NewTimer(entry.Duration)
 	defer timer.Stop()
@@ -403,7 +396,7 @@ func derefSeed(s *int64) int64 {
 
 // Stop reverts an entry with retries and records the outcome.
 func (e *Engine) Stop(ctx context.Context, env *Env, f Fault, entry *Entry) error {
-	err := e.events().Step(ctx, "Reverting "+entry.ID, func(ctx context.Context) error {
+	err := e.Events.Step(ctx, "Reverting "+entry.ID, func(ctx context.Context) error {
 		return e.revert(ctx, env, f, entry)
 	})
 	if e.Metrics != nil && entry.InjectedAt != nil {
@@ -435,7 +428,7 @@ func (e *Engine) revert(ctx context.Context, env *Env, f Fault, entry *Entry) er
 		j.Update(ctx, entry.ID, func(onDisk *Entry) {
 			onDisk.RevertAttempts, onDisk.RevertError = entry.RevertAttempts, entry.RevertError
 		})
-		e.events().Warn(fmt.Sprintf("revert of %s failed (attempt %d): %v", entry.ID, entry.RevertAttempts, last))
+		e.Events.Warn(fmt.Sprintf("revert of %s failed (attempt %d): %v", entry.ID, entry.RevertAttempts, last))
 		return false, nil
 	}
 	if err := wait.ExponentialBackoffWithContext(ctx, backoff, attempt); err != nil {
@@ -470,7 +463,7 @@ func (e *Engine) annotateStart(ctx context.Context, entry *Entry) bool {
 	}
 	id, err := e.Annotations.Start(ctx, entry)
 	if err != nil {
-		e.events().Warn("Grafana annotation not posted: " + err.Error())
+		e.Events.Warn("Grafana annotation not posted: " + err.Error())
 		return false
 	}
 	entry.GrafanaAnnotation = id
@@ -482,7 +475,7 @@ func (e *Engine) annotateEnd(ctx context.Context, entry *Entry) {
 		return
 	}
 	if err := e.Annotations.End(ctx, entry.GrafanaAnnotation, e.now()); err != nil {
-		e.events().Warn("Grafana annotation not closed: " + err.Error())
+		e.Events.Warn("Grafana annotation not closed: " + err.Error())
 	}
 }
 
@@ -549,7 +542,7 @@ func (w recoveryWatch) wait(ctx context.Context, e *Engine, env *Env, entry *Ent
 		r = <-w.done
 	} else {
 		from := *entry.RevertedAt
-		r.err = e.events().Step(ctx, "Waiting for "+joinRefs(entry.Watch)+" to recover", func(ctx context.Context) error {
+		r.err = e.Events.Step(ctx, "Waiting for "+joinRefs(entry.Watch)+" to recover", func(ctx context.Context) error {
 			return waitHealthy(ctx, env, entry.Watch, timeout)
 		})
 		r.d = e.now().Sub(from)

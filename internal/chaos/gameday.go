@@ -162,7 +162,7 @@ func (d *drill) allChecks() []spec.Check {
 }
 
 func (d *drill) run(ctx context.Context) (*GamedayReport, error) {
-	ev := d.engine.events()
+	ev := d.engine.Events
 	ev.Info(fmt.Sprintf("gameday %s on lab %s, seed %d (--seed %d replays its choices)", d.report.Name, d.lab.Name, d.report.Seed, d.report.Seed))
 	began := d.engine.now()
 	d.start = began
@@ -187,9 +187,9 @@ func (d *drill) run(ctx context.Context) (*GamedayReport, error) {
 // verifyBefore polls the steady state with each check's own timeout: the hypothesis
 // must hold before anything is broken.
 func (d *drill) verifyBefore(ctx context.Context) error {
-	grader := &grade.Grader{Targets: d.targets, Events: d.engine.events().Sink}
+	grader := &grade.Grader{Targets: d.targets, Events: d.engine.Events}
 	var rep *grade.Report
-	d.engine.events().Step(ctx, "Verifying the steady state before the drill", func(ctx context.Context) error {
+	d.engine.Events.Step(ctx, "Verifying the steady state before the drill", func(ctx context.Context) error {
 		rep = grader.Run(ctx, "steady state before", d.spec.SteadyState.Checks)
 		return rep.Err()
 	})
@@ -388,7 +388,7 @@ func (d *drill) revert(ctx context.Context, i int) {
 func (d *drill) abort(ctx context.Context, outcome, reason string) {
 	d.report.Outcome, d.report.Reason = outcome, reason
 	d.moment("abort", "%s: reverting every active fault", reason)
-	d.engine.events().Warn("gameday stopped: " + reason + "; reverting every active fault now")
+	d.engine.Events.Warn("gameday stopped: " + reason + "; reverting every active fault now")
 	idx := d.activeIndexes()
 	for j := len(idx) - 1; j >= 0; j-- { // the last injected first
 		d.revert(ctx, idx[j])
@@ -504,7 +504,7 @@ func (d *drill) recover(ctx context.Context, stopped string) {
 	ended := d.engine.now()
 	deadline := ended.Add(d.spec.Recovery.Timeout)
 	grader := &grade.Grader{Targets: d.targets, Once: true}
-	d.engine.events().Step(ctx, "Verifying the steady state comes back", func(ctx context.Context) error {
+	d.engine.Events.Step(ctx, "Verifying the steady state comes back", func(ctx context.Context) error {
 		for {
 			rep := grader.Run(ctx, "steady state after", d.spec.SteadyState.Checks)
 			passing := rep.Err() == nil

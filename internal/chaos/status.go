@@ -92,7 +92,7 @@ func (e *Engine) Revert(ctx context.Context, l *Lab, ids []string, all bool) ([]
 				failed = append(failed, entry.ID)
 			}
 		} else {
-			e.events().Skip("Reverting "+entry.ID, "reverted already")
+			e.Events.Skip("Reverting "+entry.ID, "reverted already")
 		}
 		out = append(out, o)
 	}
@@ -109,7 +109,7 @@ func (e *Engine) revertEntry(ctx context.Context, env *Env, entry *Entry) error 
 		return fmt.Errorf("journal entry %s: %w (written by another version of lab?)", entry.ID, err)
 	}
 	if entry.Process.Alive() && entry.Process.PID != self().PID {
-		e.events().Info(fmt.Sprintf("%s is held by lab process %d, which will find it reverted", entry.ID, entry.Process.PID))
+		e.Events.Info(fmt.Sprintf("%s is held by lab process %d, which will find it reverted", entry.ID, entry.Process.PID))
 	}
 	return e.Stop(ctx, env, f, entry)
 }

@@ -75,7 +75,8 @@ func (r *Recorder) Said(text string) bool {
 	return false
 }
 
-// Emitter stamps events with the time before passing them on.
+// Emitter stamps events with the time before passing them on. A nil *Emitter discards
+// them, so that an engine used without a renderer needs no emitter of its own.
 type Emitter struct {
 	Sink Sink
 	Now  func() time.Time
@@ -90,11 +91,18 @@ func NewEmitter(sink Sink) *Emitter {
 }
 
 func (e *Emitter) emit(ev Event) {
+	if e == nil {
+		return
+	}
 	ev.Time = e.Now()
 	e.Sink.Emit(ev)
 }
 
-// Infof emits a notice.
+// Emit passes an event on with the emitter's time: an Emitter is a Sink too, for code
+// that reports to a Sink.
+func (e *Emitter) Emit(ev Event) { e.emit(ev) }
+
+// Info emits a notice.
 func (e *Emitter) Info(msg string) { e.emit(Event{Type: Info, Message: msg}) }
 
 // Warn emits a warning.
@@ -105,6 +113,9 @@ func (e *Emitter) Skip(step, why string) { e.emit(Event{Type: StepSkip, Step: st
 
 // Step runs fn as a named step: start, then done or fail with the duration.
 func (e *Emitter) Step(ctx context.Context, step string, fn func(context.Context) error) error {
+	if e == nil {
+		return fn(ctx)
+	}
 	start := e.Now()
 	e.emit(Event{Type: StepStart, Step: step})
 	err := fn(ctx)

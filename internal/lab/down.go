@@ -72,11 +72,11 @@ func (m *Manager) down(ctx context.Context, rec *Record) error {
 			}
 		}
 	}
-	if err := m.events().Step(ctx, title, func(ctx context.Context) error { return p.Delete(ctx, req) }); err != nil {
+	if err := m.Events.Step(ctx, title, func(ctx context.Context) error { return p.Delete(ctx, req) }); err != nil {
 		return err
 	}
 	if rec.UserKubeconfig != "" {
-		err := m.events().Step(ctx, "Removing kubeconfig context "+rec.Context, func(ctx context.Context) error {
+		err := m.Events.Step(ctx, "Removing kubeconfig context "+rec.Context, func(ctx context.Context) error {
 			return kube.RemoveContext(ctx, rec.UserKubeconfig, rec.Context)
 		})
 		if err != nil {

@@ -46,13 +46,6 @@ type Manager struct {
 
 func (m *Manager) store() store { return store{root: m.StateDir} }
 
-func (m *Manager) events() *event.Emitter {
-	if m.Events == nil {
-		return event.NewEmitter(nil)
-	}
-	return m.Events
-}
-
 // lock takes the lab's lock, turning a timeout into a message naming the holder.
 func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
 	l, err := state.Acquire(ctx, m.store().lockPath(name), m.LockWait)

@@ -86,7 +86,7 @@ func (m *Manager) installer(ctx context.Context, rec *Record, offline bool) (*st
 	}
 	return stack.NewInstaller(m.catalog(), stack.Options{
 		Kubeconfig: kubeconfig, Lab: rec.Name, Profile: profileOf(rec.Spec), Simulated: m.simulated(ctx, rec),
-		Source: m.source(offline), Timeout: m.StackTimeout, Events: m.events(),
+		Source: m.source(offline), Timeout: m.StackTimeout, Events: m.Events,
 	})
 }
 

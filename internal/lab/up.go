@@ -137,7 +137,7 @@ func (m *Manager) resolveProvider(ctx context.Context, lab *spec.Lab, rec *Recor
 	}
 	if err := m.DockerReachable(ctx); err != nil {
 		c.Provider = spec.ProviderSim
-		m.events().Info("Docker is not reachable: this lab is simulated (sim), no container really runs. For a real one, start Docker and use --provider kind.")
+		m.Events.Info("Docker is not reachable: this lab is simulated (sim), no container really runs. For a real one, start Docker and use --provider kind.")
 		return nil
 	}
 	c.Provider = spec.ProviderKind
@@ -171,7 +171,7 @@ func (m *Manager) recreate(ctx context.Context, rec *Record, confirm func(string
 // context is still in the user's kubeconfig.
 func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
 	if rec.Phase != Ready {
-		m.events().Info(fmt.Sprintf("lab %q was not finished (%s); completing it", rec.Name, rec.Phase))
+		m.Events.Info(fmt.Sprintf("lab %q was not finished (%s); completing it", rec.Name, rec.Phase))
 		return false, nil
 	}
 	p, err := m.provider(rec.Provider)
@@ -183,18 +183,18 @@ func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
 		return false, err
 	}
 	if st.State != cluster.Running {
-		m.events().Info(fmt.Sprintf("lab %q is %s (%s); starting it again", rec.Name, st.State, st.Detail))
+		m.Events.Info(fmt.Sprintf("lab %q is %s (%s); starting it again", rec.Name, st.State, st.Detail))
 		return false, nil
 	}
 	if st.Problem != "" {
-		m.events().Info(fmt.Sprintf("lab %q is degraded (%s); repairing it", rec.Name, st.Problem))
+		m.Events.Info(fmt.Sprintf("lab %q is degraded (%s); repairing it", rec.Name, st.Problem))
 		return false, nil
 	}
 	if rec.UserKubeconfig != "" && !kube.HasContext(rec.UserKubeconfig, rec.Context) {
-		m.events().Info(fmt.Sprintf("context %s is missing from %s; writing it again", rec.Context, rec.UserKubeconfig))
+		m.Events.Info(fmt.Sprintf("context %s is missing from %s; writing it again", rec.Context, rec.UserKubeconfig))
 		return false, nil
 	}
-	m.events().Info(fmt.Sprintf("lab %q is already up (context %s)", rec.Name, rec.Context))
+	m.Events.Info(fmt.Sprintf("lab %q is already up (context %s)", rec.Name, rec.Context))
 	return true, nil
 }
 
@@ -217,11 +217,11 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		}
 		if fp != nil {
 			req.ExtraMemory = fp.Total.MemoryRequestsBytes
-			m.events().Info(footprintNote(fp))
+			m.Events.Info(footprintNote(fp))
 		}
-		return p.Preflight(ctx, req, m.events())
+		return p.Preflight(ctx, req, m.Events)
 	}
-	if err := m.events().Step(ctx, "Checking prerequisites", preflight); err != nil {
+	if err := m.Events.Step(ctx, "Checking prerequisites", preflight); err != nil {
 		return nil, stepError(ctx, err)
 	}
 	if rec == nil {
@@ -236,12 +236,12 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		title string
 		run   func(context.Context) error
 	}{
-		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return p.Create(ctx, req, m.events()) }},
+		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return p.Create(ctx, req, m.Events) }},
 		{"Writing kubeconfig", func(ctx context.Context) error { return m.writeKubeconfig(ctx, p, req, rec) }},
 		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, p, req, rec) }},
 	}
 	for _, s := range steps {
-		if err := m.events().Step(ctx, s.title, s.run); err != nil {
+		if err := m.Events.Step(ctx, s.title, s.run); err != nil {
 			return nil, stepError(ctx, err)
 		}
 	}

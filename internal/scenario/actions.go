@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/grade"
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
@@ -64,10 +65,10 @@ func (e *Engine) runActions(ctx context.Context, c *clients, sc *Scenario, phase
 		a := &actions[i]
 		name := phase + ": " + describeAction(a)
 		if reason := e.skipReason(a); reason != "" {
-			e.events().Skip(name, reason)
+			e.Events.Skip(name, reason)
 			continue
 		}
-		if err := e.events().Step(ctx, name, func(ctx context.Context) error { return e.runAction(ctx, c, sc, a) }); err != nil {
+		if err := e.Events.Step(ctx, name, func(ctx context.Context) error { return e.runAction(ctx, c, sc, a) }); err != nil {
 			return errs.Wrap(errs.Unavailable, err, fmt.Sprintf("%s of scenario %s failed", phase, sc.Metadata.Name),
 				"check the lab with `lab status`; `lab scenario reset` starts the scenario again")
 		}
@@ -79,7 +80,7 @@ func (e *Engine) runActions(ctx context.Context, c *clients, sc *Scenario, phase
 // to answer, which a simulated lab does not have.
 func (e *Engine) skipReason(a *spec.Action) string {
 	if a.HTTP != nil && e.Lab.Simulated {
-		return "needs a real cluster (simulated lab: no container serves HTTP)"
+		return grade.ErrSimulatedHTTP.Error()
 	}
 	return ""
 }

@@ -52,13 +52,6 @@ type Engine struct {
 	Now         func() time.Time
 }
 
-func (e *Engine) events() *event.Emitter {
-	if e.Events == nil {
-		return event.NewEmitter(nil)
-	}
-	return e.Events
-}
-
 func (e *Engine) now() time.Time {
 	if e.Now == nil {
 		return time.Now()
@@ -192,7 +185,6 @@ func (e *Engine) elapsed(st *State) time.Duration {
 	return end.Sub(st.StartedAt)
 }
 
-// running loads the state and its scenario.
 // lockRunning takes the progress lock and loads the running scenario; the caller
 // releases the lock with unlock, which is nil when err is not.
 func (e *Engine) lockRunning(ctx context.Context) (st *State, sc *Scenario, unlock func(), err error) {
@@ -206,6 +198,19 @@ func (e *Engine) lockRunning(ctx context.Context) (st *State, sc *Scenario, unlo
 	return st, sc, unlock, nil
 }
 
+// lockNamed takes the progress lock and finds scenario name, like lockRunning.
+func (e *Engine) lockNamed(ctx context.Context, name string) (sc *Scenario, unlock func(), err error) {
+	if unlock, err = e.exclusive(ctx); err != nil {
+		return nil, nil, err
+	}
+	if sc, err = e.Find(name); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return sc, unlock, nil
+}
+
+// running loads the state and its scenario.
 func (e *Engine) running() (*State, *Scenario, error) {
 	st, err := e.current()
 	if err != nil {

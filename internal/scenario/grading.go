@@ -18,10 +18,10 @@ import (
 type Outcome string
 
 const (
-	Pass    Outcome = "pass"
-	Fail    Outcome = "fail"
-	Error   Outcome = "error"
-	Skipped Outcome = "skipped"
+	Pass    = Outcome(grade.Pass)
+	Fail    = Outcome(grade.Fail)
+	Error   = Outcome(grade.Error)
+	Skipped = Outcome("skipped")
 )
 
 // CheckResult is one check's result in a step.
@@ -179,7 +179,7 @@ func (e *Engine) gradeDuringRound(ctx context.Context, sc *Scenario, step *spec.
 		f.Duration = step.Round.Duration
 		wg.Go(func() { summaries[i], faultErrs[i] = e.Faults.RunFault(faultCtx, f, source) })
 	}
-	e.events().Info("chaos round: " + describeRound(step.Round) + "; the checks must hold meanwhile")
+	e.Events.Info("chaos round: " + describeRound(step.Round) + "; the checks must hold meanwhile")
 	report := g.Run(ctx, sc.Metadata.Name, step.Checks)
 	wg.Wait() // each fault lasts the round's duration, then the chaos engine reverts it
 	for i, err := range faultErrs {

@@ -60,15 +60,11 @@ type TestOptions struct {
 // checks are evaluated once (a step not done yet shows at once) except in a gameday
 // round, which runs in full both times: at rest, the steady state may well hold.
 func (e *Engine) Test(ctx context.Context, name string, opts TestOptions) (*TestReport, error) {
-	unlock, err := e.exclusive(ctx)
+	sc, unlock, err := e.lockNamed(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sc, err := e.Find(name)
-	if err != nil {
-		return nil, err
-	}
 	if err := e.refuseRunning(sc); err != nil {
 		return nil, err
 	}
@@ -112,7 +108,7 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 	source := "scenario test " + sc.Metadata.Name
 	for i := range sc.Spec.Steps {
 		var before, after *StepReport
-		err := e.events().Step(ctx, fmt.Sprintf("step %d: checks before the solution", i+1), func(ctx context.Context) error {
+		err := e.Events.Step(ctx, fmt.Sprintf("step %d: checks before the solution", i+1), func(ctx context.Context) error {
 			var err error
 			before, err = e.gradeStep(ctx, sc, i, gradeOptions{once: sc.Spec.Steps[i].Round == nil, source: source})
 			return err
@@ -123,7 +119,7 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 		if err := e.runSolution(ctx, sc, i); err != nil {
 			return err
 		}
-		err = e.events().Step(ctx, fmt.Sprintf("step %d: checks after the solution", i+1), func(ctx context.Context) error {
+		err = e.Events.Step(ctx, fmt.Sprintf("step %d: checks after the solution", i+1), func(ctx context.Context) error {
 			var err error
 			after, err = e.gradeStep(ctx, sc, i, gradeOptions{source: source})
 			return err

@@ -31,15 +31,11 @@ type StartResult struct {
 // its own, its setup, and its first step. A scenario already running on the lab is
 // stopped first (its cleanup runs and its namespace goes).
 func (e *Engine) Start(ctx context.Context, name string, opts StartOptions) (*StartResult, error) {
-	unlock, err := e.exclusive(ctx)
+	sc, unlock, err := e.lockNamed(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	sc, err := e.Find(name)
-	if err != nil {
-		return nil, err
-	}
 	res := &StartResult{Scenario: sc}
 	_, res.Limits = sc.Supported(e.Lab.Simulated)
 	if err := e.stopPrevious(ctx, res); err != nil {
@@ -65,7 +61,7 @@ func (e *Engine) stopPrevious(ctx context.Context, res *StartResult) error {
 	}
 	res.Replaced = prev.Scenario
 	if prev.Scenario != res.Scenario.Metadata.Name || prev.Source != res.Scenario.Source {
-		e.events().Warn(fmt.Sprintf("stopping scenario %s (step %d of %d) to start %s", prev.Scenario, min(prev.Step+1, len(prev.Steps)), len(prev.Steps), res.Scenario.Metadata.Name))
+		e.Events.Warn(fmt.Sprintf("stopping scenario %s (step %d of %d) to start %s", prev.Scenario, min(prev.Step+1, len(prev.Steps)), len(prev.Steps), res.Scenario.Metadata.Name))
 	}
 	if old, err := e.scenarioOf(prev); err == nil {
 		return e.teardown(ctx, old)
@@ -76,7 +72,7 @@ func (e *Engine) stopPrevious(ctx context.Context, res *StartResult) error {
 	if err != nil {
 		return err
 	}
-	return e.events().Step(ctx, "delete namespace "+prev.Namespace, func(ctx context.Context) error { return c.deleteNamespace(ctx, prev.Namespace) })
+	return e.Events.Step(ctx, "delete namespace "+prev.Namespace, func(ctx context.Context) error { return c.deleteNamespace(ctx, prev.Namespace) })
 }
 
 // begin sets the scenario up from nothing and writes a fresh state.
@@ -144,7 +140,7 @@ func (e *Engine) setup(ctx context.Context, sc *Scenario) error {
 
 // step runs a progress step whose failure means the cluster did not do what was asked.
 func (e *Engine) step(ctx context.Context, name string, fn func(context.Context) error) error {
-	if err := e.events().Step(ctx, name, fn); err != nil {
+	if err := e.Events.Step(ctx, name, fn); err != nil {
 		if ctx.Err() != nil {
 			return &errs.Error{Kind: errs.Interrupted, Msg: "interrupted", Hint: "run the command again to finish", Err: err}
 		}

@@ -52,9 +52,6 @@ func NewInstaller(catalog *Catalog, opts Options) (*Installer, error) {
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 250 * time.Millisecond
 	}
-	if opts.Events == nil {
-		opts.Events = event.NewEmitter(nil)
-	}
 	return &Installer{catalog: catalog, opts: opts, c: c}, nil
 }
 
