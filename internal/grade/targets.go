@@ -3,6 +3,7 @@ package grade
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"k8s.io/client-go/rest"
 
@@ -33,6 +34,20 @@ var (
 	ErrSimulatedHTTP         = errors.New("needs a real cluster (simulated lab: no container serves HTTP)")
 	ErrSimulatedAlertmanager = errors.New("needs a real cluster (simulated lab: no Alertmanager runs)")
 )
+
+// NeedsRealCluster reports a result that is an error only because the lab is
+// simulated: one of the ErrSimulated reasons, which a scenario reports as skipped.
+func NeedsRealCluster(r Result) bool {
+	if r.Outcome != Error {
+		return false
+	}
+	for _, err := range []error{ErrSimulatedPrometheus, ErrSimulatedHTTP, ErrSimulatedAlertmanager} {
+		if strings.Contains(r.Error, err.Error()) {
+			return true
+		}
+	}
+	return false
+}
 
 func (t *Targets) prometheus() (*metrics.Client, error) {
 	switch {

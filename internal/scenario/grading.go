@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -83,18 +82,10 @@ func (r *StepReport) Count(o Outcome) int {
 	return n
 }
 
-// realClusterReasons are the errors grade gives checks that a simulated lab can never
-// answer; they become skipped.
-var realClusterReasons = []string{grade.ErrSimulatedPrometheus.Error(), grade.ErrSimulatedHTTP.Error()}
-
 func classify(r grade.Result) CheckResult {
 	out := CheckResult{Result: r, Outcome: Outcome(r.Outcome), Reason: r.Error}
-	if r.Outcome == grade.Error {
-		for _, reason := range realClusterReasons {
-			if strings.Contains(r.Error, reason) {
-				out.Outcome = Skipped
-			}
-		}
+	if grade.NeedsRealCluster(r) {
+		out.Outcome = Skipped
 	}
 	return out
 }

@@ -25,6 +25,7 @@ func TestClassify(t *testing.T) {
 		{"fail", result(grade.Fail, ""), Fail},
 		{"no Prometheus on a simulated lab", result(grade.Error, grade.ErrSimulatedPrometheus.Error()), Skipped},
 		{"no container on a simulated lab", result(grade.Error, grade.ErrSimulatedHTTP.Error()), Skipped},
+		{"no Alertmanager on a simulated lab", result(grade.Error, grade.ErrSimulatedAlertmanager.Error()), Skipped},
 		{"no data", result(grade.Error, "no data: the query returned no series"), Error},
 		{"RBAC denied", result(grade.Error, "RBAC denied: pods is forbidden"), Error},
 	}
