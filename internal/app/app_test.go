@@ -47,15 +47,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runLab(t, testenv.PrivateEnv(t), tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, tc.code, stderr)
-			}
-			for _, want := range tc.stderr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
-				}
-			}
+			testenv.ExpectExit(t, Run, tc.args, tc.code, tc.stderr...)
 		})
 	}
 }

@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cloudnativelab/lab/internal/ui"
@@ -32,5 +33,20 @@ func PrivateEnv(t *testing.T) map[string]string {
 		"LAB_STATE_DIR": filepath.Join(dir, "state"),
 		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
 		"LAB_LOCK_WAIT": "1s",
+	}
+}
+
+// ExpectExit runs args with a private environment and checks the exit code and that
+// stderr holds every want: one row of a CLI's table of bad inputs.
+func ExpectExit(t *testing.T, run RunFunc, args []string, code int, wants ...string) {
+	t.Helper()
+	got, _, stderr := RunCLI(t, run, PrivateEnv(t), args...)
+	if got != code {
+		t.Fatalf("exit code = %d, want %d; stderr:\n%s", got, code, stderr)
+	}
+	for _, want := range wants {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+		}
 	}
 }

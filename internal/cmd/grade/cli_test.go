@@ -54,15 +54,7 @@ func TestInvalidInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := runLab(t, testenv.PrivateEnv(t), tc.args...)
-			if code != errs.ExitInvalid {
-				t.Fatalf("exit code = %d, want %d; stderr:\n%s", code, errs.ExitInvalid, stderr)
-			}
-			for _, want := range tc.stderr {
-				if !strings.Contains(stderr, want) {
-					t.Errorf("stderr does not contain %q:\n%s", want, stderr)
-				}
-			}
+			testenv.ExpectExit(t, app.Run, tc.args, errs.ExitInvalid, tc.stderr...)
 		})
 	}
 }
