@@ -105,23 +105,13 @@ func alertmanagerState(alerts []metrics.AMAlert, labels map[string]string) (stat
 			s = spec.AlertSuppressed
 		}
 		switch {
-		case amRank(s) > amRank(state):
+		case alertRank(s) > alertRank(state):
 			state, since, why = s, al.StartsAt, suppressedBy(al)
 		case s == state && al.StartsAt.Before(since):
 			since = al.StartsAt
 		}
 	}
 	return state, since, why
-}
-
-func amRank(state string) int {
-	switch state {
-	case spec.AlertFiring:
-		return 2
-	case spec.AlertSuppressed:
-		return 1
-	}
-	return 0
 }
 
 func suppressedBy(al metrics.AMAlert) string {
@@ -134,11 +124,13 @@ func suppressedBy(al metrics.AMAlert) string {
 	return ""
 }
 
+// alertRank orders states from inactive to firing. Pending (Prometheus) and suppressed
+// (Alertmanager) share a rank: one source never gives both.
 func alertRank(state string) int {
 	switch state {
 	case spec.AlertFiring:
 		return 2
-	case spec.AlertPending:
+	case spec.AlertPending, spec.AlertSuppressed:
 		return 1
 	}
 	return 0

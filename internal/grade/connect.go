@@ -99,7 +99,7 @@ func alertmanagerClient(address string) (*metrics.Alertmanager, error) {
 	if err := checkServerURL(address, "--alertmanager-url", "Alertmanager's web UI, such as http://localhost:9093"); err != nil {
 		return nil, err
 	}
-	return metrics.NewAlertmanager(address)
+	return metrics.NewAlertmanager(address), nil
 }
 
 // checkServerURL refuses, as bad input of flag, an address that is not http(s)://host.
@@ -138,13 +138,11 @@ func (t *Targets) forwardPrometheus(ctx context.Context) (close func()) {
 // forwardAlertmanager reaches the lab's Alertmanager the same way.
 func (t *Targets) forwardAlertmanager(ctx context.Context) (close func()) {
 	fw, describe, err := t.forward(ctx, "Alertmanager", AlertmanagerService)
-	if err == nil {
-		t.Alertmanager, err = metrics.NewAlertmanager(fw.URL)
-	}
 	if err != nil {
 		t.AlertmanagerErr = fmt.Errorf("%w; pass --alertmanager-url to use another", err)
 		return closeForward(fw)
 	}
+	t.Alertmanager = metrics.NewAlertmanager(fw.URL)
 	t.Alertmanager.Describe = describe
 	return fw.Close
 }

@@ -26,7 +26,7 @@ func ForwardService(ctx context.Context, k *Kube, namespace, service string) (*k
 	defer cancel()
 	pod, port, err := kube.ServiceBackend(findCtx, k.Typed, namespace, service, 0)
 	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("no service %s in namespace %s: install the monitoring stack, or pass --prometheus-url", service, namespace)
+		return nil, fmt.Errorf("no service %s in namespace %s: install the monitoring stack", service, namespace)
 	}
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {

@@ -34,7 +34,6 @@ func Clientset(kubeconfig []byte) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-// ServerVersion asks the API server for its version: the cheapest "does it answer".
 // ServerReady asks the API server's /readyz, which fails until it reaches etcd and its
 // caches are filled; the error carries the checks that failed.
 func ServerReady(ctx context.Context, cs kubernetes.Interface) error {
@@ -45,6 +44,7 @@ func ServerReady(ctx context.Context, cs kubernetes.Interface) error {
 	return err
 }
 
+// ServerVersion asks the API server for its version: the cheapest "does it answer".
 func ServerVersion(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	type result struct {
 		v   string

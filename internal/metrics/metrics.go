@@ -40,11 +40,8 @@ func New(address string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus URL %q: %w", address, err)
 	}
-	return &Client{url: address, api: v1.NewAPI(c), Describe: "Prometheus at " + address}, nil
+	return &Client{api: v1.NewAPI(c), Describe: "Prometheus at " + address}, nil
 }
-
-// URL is the address the client queries.
-func (c *Client) URL() string { return c.url }
 
 // Sample is one element of an instant query's result. A scalar result is one Sample
 // without labels.
