@@ -1,10 +1,9 @@
 package chaos
 
 import (
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
+
+	"github.com/cloudnativelab/lab/internal/proc"
 )
 
 // Process identifies the lab process holding a fault: its pid and, on Linux, its start
@@ -16,7 +15,7 @@ type Process struct {
 
 // self is this process.
 func self() Process {
-	start, _ := processStart(os.Getpid())
+	start, _ := proc.StartTime(os.Getpid())
 	return Process{PID: os.Getpid(), Start: start}
 }
 
@@ -26,33 +25,9 @@ func (p Process) Alive() bool {
 	if p.PID <= 0 {
 		return false
 	}
-	start, err := processStart(p.PID)
+	start, err := proc.StartTime(p.PID)
 	if err != nil {
-		if _, statErr := os.Stat("/proc/self/stat"); statErr == nil {
-			return false // /proc works, so the process is gone
-		}
-		proc, err := os.FindProcess(p.PID)
-		return err == nil && proc.Signal(nil) == nil
+		return !proc.HasProcfs() && proc.Running(p.PID)
 	}
 	return p.Start == 0 || start == p.Start
-}
-
-// processStart reads the start time of pid; a zombie counts as gone.
-func processStart(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces: split after it.
-	s := string(data)
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("unexpected /proc/%d/stat", pid)
-	}
-	fields := strings.Fields(s[end+1:])
-	// fields[0] is field 3 (state), so field 22 is fields[19].
-	if len(fields) < 20 || fields[0] == "Z" {
-		return 0, fmt.Errorf("process %d has exited", pid)
-	}
-	return strconv.ParseUint(fields[19], 10, 64)
 }

@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
+	"github.com/cloudnativelab/lab/internal/proc"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
 
@@ -163,7 +163,7 @@ func reapOrphans() {
 	dirs, _ := filepath.Glob(filepath.Join(Root(), "*"))
 	for _, dir := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(dir))
-		if err != nil || processAlive(pid) {
+		if err != nil || proc.Running(pid) {
 			continue
 		}
 		p := sim.New()
@@ -173,14 +173,4 @@ func reapOrphans() {
 		cancel()
 		os.RemoveAll(dir)
 	}
-}
-
-func processAlive(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// A zombie has exited; only its exit status is left.
-	fields := strings.Fields(string(data))
-	return len(fields) > 2 && fields[2] != "Z"
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/cloudnativelab/lab/internal/proc"
 )
 
 // downComponents names the cluster's components whose process is gone, from the pid
@@ -16,7 +18,7 @@ import (
 func downComponents(dir string) []string {
 	var down []string
 	for name, pid := range componentPIDs(dir) {
-		if !processRunning(pid) {
+		if !proc.Running(pid) {
 			down = append(down, name)
 		}
 	}
@@ -48,13 +50,20 @@ func stopComponent(dir, name string) {
 		return
 	}
 	syscall.Kill(pid, syscall.SIGTERM)
-	for deadline := time.Now().Add(10 * time.Second); processRunning(pid); {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			deadline = time.Now().Add(time.Hour)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitGone(pid, 10*time.Second) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		waitGone(pid, time.Minute)
 	}
+}
+
+// waitGone polls until pid no longer runs, reporting false if it still does after d.
+func waitGone(pid int, d time.Duration) bool {
+	for deadline := time.Now().Add(d); proc.Running(pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
 }
 
 // forgetDown removes the pid files of components that are down. kwokctl's start skips
@@ -80,25 +89,6 @@ func describeDown(dir string) string {
 		}
 	}
 	return "not running: " + strings.Join(parts, "; ")
-}
-
-// processRunning is true for a live process; a zombie (exited, not yet reaped, as
-// happens to kwokctl's detached children when init does not reap) is not running.
-func processRunning(pid int) bool {
-	if pid <= 1 {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		if _, noProc := os.Stat("/proc/self/stat"); noProc != nil {
-			return syscall.Kill(pid, 0) == nil // no procfs (macOS): zombies count as running
-		}
-		return false
-	}
-	// The state follows the command name, which is in parentheses and may hold spaces.
-	rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
-	fields := strings.Fields(rest)
-	return len(fields) > 0 && fields[0] != "Z" && fields[0] != "X"
 }
 
 // lastLogLine is the last non-empty line of a log, cut to a readable length.

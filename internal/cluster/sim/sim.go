@@ -89,9 +89,10 @@ func minorOf(v string) string {
 
 func sameMinor(have, want string) bool { return want == "" || minorOf(have) == minorOf(want) }
 
-// Create starts the cluster, or finishes starting it: a stopped cluster is started
-// again, a broken one (an interrupted create) is deleted and created anew. Then the
-// lab's nodes are registered for kwok to simulate.
+// Create starts the cluster, or finishes starting it: a stopped cluster, or a running
+// one with a component down (Status's Problem), has what stopped started again; an
+// interrupted create is deleted and created anew. Then the lab's nodes are registered
+// for kwok to simulate.
 func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Emitter) error {
 	bins, err := p.find()
 	if err != nil {
@@ -135,22 +136,20 @@ func (p *Provider) replace(ctx context.Context, bins Binaries, req cluster.Reque
 // the API server comes up (a port taken by another program between lab choosing it and
 // the component binding it) costs one more try, with other ports.
 func (p *Provider) createFresh(ctx context.Context, bins Binaries, req cluster.Request, ev *event.Emitter) error {
-	if err := p.createCluster(ctx, bins, req); err != nil {
-		return err
+	for try := 1; ; try++ {
+		if err := p.createCluster(ctx, bins, req); err != nil {
+			return err
+		}
+		err := p.registerNodes(ctx, req)
+		var down *componentDownError
+		if try == 2 || !errors.As(err, &down) {
+			return err
+		}
+		ev.Warn("the new sim cluster lost a component (" + down.what + "); creating it again on other ports")
+		if err := p.Delete(ctx, req); err != nil {
+			return err
+		}
 	}
-	err := p.registerNodes(ctx, req)
-	var down *componentDownError
-	if !errors.As(err, &down) {
-		return err
-	}
-	ev.Warn("the new sim cluster lost a component (" + down.what + "); creating it again on other ports")
-	if err := p.Delete(ctx, req); err != nil {
-		return err
-	}
-	if err := p.createCluster(ctx, bins, req); err != nil {
-		return err
-	}
-	return p.registerNodes(ctx, req)
 }
 
 // restart starts a stopped cluster, or the components of it that are down, and checks
@@ -170,12 +169,7 @@ func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Reque
 	// kwokctl waits for components that may never come up (a port taken meanwhile).
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	forgetDown(dir)
-	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
-		return err
-	}
-	// kwokctl's start returns once the processes are forked, not once they serve.
-	if err := p.waitHealthy(ctx, req, time.Minute); err != nil {
+	if err := p.startDown(ctx, startCtx, bins, req); err != nil {
 		return err
 	}
 	if kwokWasDown && !released {
@@ -186,34 +180,34 @@ func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Reque
 			return err
 		}
 		stopComponent(dir, "kwok-controller")
-		forgetDown(dir)
-		if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
-			return err
-		}
-		return p.waitHealthy(ctx, req, time.Minute)
+		return p.startDown(ctx, startCtx, bins, req)
 	}
 	return nil
+}
+
+// startDown has kwokctl start the components that are down and waits until the
+// cluster is healthy: kwokctl's start returns once the processes are forked, not once
+// they serve.
+func (p *Provider) startDown(ctx, startCtx context.Context, bins Binaries, req cluster.Request) error {
+	forgetDown(clusterDir(req))
+	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
+		return err
+	}
+	return p.waitHealthy(ctx, req, time.Minute)
 }
 
 // waitHealthy waits for the API server to be ready (etcd reached, caches filled) with
 // every component running, and gives up at once when a component stops.
 func (p *Provider) waitHealthy(ctx context.Context, req cluster.Request, timeout time.Duration) error {
+	cs, err := p.client(ctx, req)
+	if err != nil {
+		return err
+	}
+	dir := clusterDir(req)
 	var last string
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		st, err := p.Status(ctx, req)
-		if err != nil {
-			return false, err
-		}
-		if st.Problem != "" {
-			return false, errors.New(st.Problem)
-		}
-		if st.State != cluster.Running {
-			last = st.Detail
-			return false, nil
-		}
-		cs, err := p.client(ctx, req)
-		if err != nil {
-			return false, err
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		if problem := describeDown(dir); problem != "" {
+			return false, errors.New(problem)
 		}
 		readyCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
@@ -345,8 +339,9 @@ func (p *Provider) Kubeconfig(ctx context.Context, req cluster.Request) ([]byte,
 	return kube.Flatten(data)
 }
 
-// Status is Missing without kwokctl's config, Running when the API server answers,
-// Stopped otherwise.
+// Status is Missing without the cluster's folder; Stopped after an interrupted create
+// (no created marker) or when the API server does not answer; Running otherwise, with
+// Problem naming any component that is down.
 func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Status, error) {
 	st := cluster.Status{Simulated: true, State: cluster.Missing}
 	if !complete(req) {
