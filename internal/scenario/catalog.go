@@ -37,8 +37,6 @@ type Scenario struct {
 	Files fs.FS
 	// Source is SourceEmbedded or the folder it was loaded from.
 	Source string
-	// File is the scenario file as errors name it.
-	File string
 }
 
 // Catalog is a set of scenarios, sorted by name.
@@ -141,7 +139,7 @@ func loadOne(fsys fs.FS, shown, folder, source string, v Validation) (*Scenario,
 	if err != nil {
 		return nil, err
 	}
-	return &Scenario{Scenario: sc, Files: files, Source: source, File: file}, nil
+	return &Scenario{Scenario: sc, Files: files, Source: source}, nil
 }
 
 // Names lists the catalog's scenario names.

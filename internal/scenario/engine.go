@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -44,19 +45,15 @@ type Engine struct {
 	Source string
 	Stacks StackInstaller
 	Faults FaultRunner
-	// PrometheusURL, when set, answers promql and alert checks instead of the lab's.
-	PrometheusURL string
-	Events        *event.Emitter
+	Events *event.Emitter
 	// GradeEvents receives a step per check while grading (nil: none).
 	GradeEvents event.Sink
-	Now         func() time.Time
-}
 
-func (e *Engine) now() time.Time {
-	if e.Now == nil {
-		return time.Now()
-	}
-	return e.Now()
+	// One command loads each source and connects to the lab once, however many
+	// phases (stop, teardown, setup, solutions) it runs.
+	mu       sync.Mutex
+	catalogs map[string]*Catalog
+	kube     *clients
 }
 
 // StepView is a step as a trainee sees it: placeholders replaced.
@@ -178,7 +175,7 @@ func (e *Engine) Status(ctx context.Context) (*Status, error) {
 }
 
 func (e *Engine) elapsed(st *State) time.Duration {
-	end := e.now()
+	end := time.Now()
 	if st.FinishedAt != nil {
 		end = *st.FinishedAt
 	}
@@ -230,7 +227,7 @@ func (e *Engine) running() (*State, *Scenario, error) {
 // scenarioOf finds the state's scenario where it was started from: lab's built-in
 // scenarios, or the same --dir folder.
 func (e *Engine) scenarioOf(st *State) (*Scenario, error) {
-	c, err := e.Load(st.Source)
+	c, err := e.load(st.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +235,25 @@ func (e *Engine) scenarioOf(st *State) (*Scenario, error) {
 }
 
 // Catalog is the scenarios of the engine's source.
-func (e *Engine) Catalog() (*Catalog, error) { return e.Load(e.source()) }
+func (e *Engine) Catalog() (*Catalog, error) { return e.load(e.source()) }
+
+// load reads and validates a source's scenarios once per engine.
+func (e *Engine) load(source string) (*Catalog, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.catalogs[source]; ok {
+		return c, nil
+	}
+	c, err := e.Load(source)
+	if err != nil {
+		return nil, err
+	}
+	if e.catalogs == nil {
+		e.catalogs = map[string]*Catalog{}
+	}
+	e.catalogs[source] = c
+	return c, nil
+}
 
 func (e *Engine) source() string {
 	if e.Source == "" {

@@ -107,7 +107,7 @@ func (e *Engine) gradeStep(ctx context.Context, sc *Scenario, index int, opts gr
 		return nil, err
 	}
 	targets, closeTargets, err := grade.Connect(ctx, grade.ConnectOptions{
-		PrometheusURL: e.PrometheusURL, Kubeconfig: e.Lab.Kubeconfig, Simulated: e.Lab.Simulated,
+		Kubeconfig: e.Lab.Kubeconfig, Simulated: e.Lab.Simulated,
 	}, step.Checks)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
@@ -27,9 +26,6 @@ import (
 // fieldManager owns the fields scenario actions apply, so server-side apply tells them
 // from a trainee's kubectl edits.
 const fieldManager = "lab-scenario"
-
-// namespaceTimeout bounds the wait for a scenario namespace being deleted to go.
-const namespaceTimeout = 2 * time.Minute
 
 // clients are the API clients of the lab's cluster.
 type clients struct{ *kube.Clients }
@@ -107,42 +103,15 @@ func (c *clients) deleteObject(ctx context.Context, r *spec.ObjectRef) error {
 	return err
 }
 
-// ensureNamespace creates the scenario's namespace, labelled as the lab's so that
-// `lab down` of an adopted cluster removes it, after waiting for an old one to go.
+// ensureNamespace creates the scenario's namespace, after waiting for an old one to go.
 func (c *clients) ensureNamespace(ctx context.Context, name, lab string) error {
-	nsClient := c.Typed.CoreV1().Namespaces()
-	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
-		cur, err := nsClient.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err := nsClient.Create(ctx, newNamespace(name, lab), metav1.CreateOptions{})
-			return err == nil, ignoreExists(err)
-		case err != nil:
-			return false, err
-		default:
-			return cur.DeletionTimestamp == nil, nil
-		}
-	})
+	return kube.EnsureNamespace(ctx, c.Typed, newNamespace(name, lab), 250*time.Millisecond)
 }
 
 // deleteNamespace deletes the namespace and waits until it is gone, so that setup
 // starts from nothing.
 func (c *clients) deleteNamespace(ctx context.Context, name string) error {
-	nsClient := c.Typed.CoreV1().Namespaces()
-	err := nsClient.Delete(ctx, name, metav1.DeleteOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
-		_, err := nsClient.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return true, nil
-		}
-		return false, err
-	})
+	return kube.DeleteNamespace(ctx, c.Typed, name, 250*time.Millisecond)
 }
 
 // newNamespace is a scenario's namespace: lab's (existing.LabelNamespace, so that `lab
@@ -156,13 +125,6 @@ func newNamespace(name, lab string) *corev1.Namespace {
 	}}}
 	existing.LabelNamespace(ns, lab)
 	return ns
-}
-
-func ignoreExists(err error) error {
-	if err == nil || apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }
 
 // post sends an HTTP action's request to a Service through the API server's proxy.

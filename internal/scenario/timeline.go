@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/spec"
@@ -91,7 +92,7 @@ func (e *Engine) begin(ctx context.Context, sc *Scenario, instructor bool) (*Sta
 	}
 	st := &State{
 		Scenario: sc.Metadata.Name, Source: sc.Source, Namespace: sc.Namespace(), Instructor: instructor,
-		StartedAt: e.now().UTC(), Steps: make([]StepState, len(sc.Spec.Steps)),
+		StartedAt: time.Now().UTC(), Steps: make([]StepState, len(sc.Spec.Steps)),
 	}
 	for i := range st.Steps {
 		st.Steps[i].Points = sc.Spec.Steps[i].Points()
@@ -149,15 +150,22 @@ func (e *Engine) step(ctx context.Context, name string, fn func(context.Context)
 	return nil
 }
 
+// clients connects to the lab once per engine.
 func (e *Engine) clients() (*clients, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.kube != nil {
+		return e.kube, nil
+	}
 	c, err := newClients(e.Lab.Kubeconfig)
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "lab "+e.Lab.Name+" has no usable kubeconfig", "run `lab up` to finish creating it")
 	}
+	e.kube = c
 	return c, nil
 }
 
-// CheckResult is what `lab scenario check` found.
+// CheckOutcome is what `lab scenario check` found.
 type CheckOutcome struct {
 	Scenario *Scenario
 	Report   *StepReport
@@ -214,7 +222,7 @@ func (e *Engine) checkStep(ctx context.Context, st *State, sc *Scenario, out *Ch
 
 // completeStep records a passed step and moves on. A step solved by lab earns nothing.
 func (e *Engine) completeStep(st *State, ss *StepState, rep *StepReport) {
-	now := e.now().UTC()
+	now := time.Now().UTC()
 	ss.Passed, ss.CompletedAt, ss.SkippedPoints = true, &now, rep.SkippedPoints
 	ss.Awarded = rep.Awarded
 	if ss.Solved {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"reflect"
 	"strings"
 )
 
@@ -296,7 +295,7 @@ func (v *scenarioValidator) fault(p string, f *Fault) {
 	if f.Namespace == "" {
 		f.Namespace = v.namespace
 	}
-	f.Given = givenParams(v.src, p)
+	f.Given = writtenParams(v.src, p)
 	if v.env.Faults != nil && !validateOneOf(v.src, p+".type", f.Type, v.env.Faults...) {
 		return
 	}
@@ -313,19 +312,6 @@ func (v *scenarioValidator) fault(p string, f *Fault) {
 		}
 		v.src.Addf(field, "%s", msg)
 	}
-}
-
-// givenParams lists the fault parameters written at p, by their field names.
-func givenParams(src *Source, p string) []string {
-	var given []string
-	t := reflect.TypeFor[FaultParams]()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if src.Has(p + "." + name) {
-			given = append(given, name)
-		}
-	}
-	return given
 }
 
 func (v *scenarioValidator) httpAction(p string, h *HTTPAction) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -13,12 +12,11 @@ import (
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 )
 
 // Labels lab puts on its Helm releases (on the Secrets that store them).
@@ -162,36 +160,13 @@ func copyValues(v map[string]any) (map[string]any, error) {
 // (on an adopted cluster it may be the user's); one still being deleted (a stack removed
 // a moment ago) is waited for first.
 func (in *Installer) ensureNamespace(ctx context.Context, name string, chaosTarget bool) error {
-	nsClient := in.c.Typed.CoreV1().Namespaces()
-	err := wait.PollUntilContextTimeout(ctx, in.opts.PollInterval, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
-		cur, err := nsClient.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-			existing.LabelNamespace(ns, in.opts.Lab)
-			if chaosTarget {
-				ns.Labels[existing.ChaosTargetLabel] = "true"
-			}
-			_, err := nsClient.Create(ctx, ns, metav1.CreateOptions{})
-			return err == nil || apierrors.IsAlreadyExists(err), ignoreConflict(err)
-		case err != nil:
-			return false, err
-		default:
-			return cur.DeletionTimestamp == nil, nil
-		}
-	})
-	if err != nil {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	existing.LabelNamespace(ns, in.opts.Lab)
+	if chaosTarget {
+		ns.Labels[existing.ChaosTargetLabel] = "true"
+	}
+	if err := kube.EnsureNamespace(ctx, in.c.Typed, ns, in.opts.PollInterval); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "creating namespace "+name, "if it is stuck deleting, see `kubectl get namespace "+name+" -o yaml`")
 	}
 	return nil
-}
-
-// namespaceTimeout bounds the wait for a namespace being deleted to go.
-const namespaceTimeout = 2 * time.Minute
-
-func ignoreConflict(err error) error {
-	if err == nil || apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
-		return nil
-	}
-	return err
 }

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,10 +10,10 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 )
 
 // removeTimeout bounds the wait for a release's objects to be deleted.
@@ -102,15 +103,8 @@ func (in *Installer) removeNamespace(ctx context.Context, name string) error {
 		return nil
 	}
 	return in.opts.Events.Step(ctx, "Deleting namespace "+name, func(ctx context.Context) error {
-		err := in.c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-		err = wait.PollUntilContextTimeout(ctx, in.opts.PollInterval, namespaceTimeout, true, func(ctx context.Context) (bool, error) {
-			_, err := in.c.Typed.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		})
-		if err != nil && ctx.Err() == nil {
+		err := kube.DeleteNamespace(ctx, in.c.Typed, name, in.opts.PollInterval)
+		if errors.Is(err, kube.ErrNamespaceStuck) {
 			return errs.Wrap(errs.Unavailable, err, "namespace "+name+" is still being deleted",
 				"see what holds it: kubectl get namespace "+name+" -o yaml")
 		}
