@@ -96,13 +96,7 @@ func (e *Engine) refuseRunning(sc *Scenario) error {
 }
 
 func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) error {
-	if err := e.ensureStacks(ctx, sc); err != nil {
-		return err
-	}
-	if err := e.teardown(ctx, sc); err != nil {
-		return err
-	}
-	if err := e.setup(ctx, sc); err != nil {
+	if err := e.prepare(ctx, sc); err != nil {
 		return err
 	}
 	source := "scenario test " + sc.Metadata.Name

@@ -54,37 +54,37 @@ func (e *Engine) Start(ctx context.Context, name string, opts StartOptions) (*St
 	return res, err
 }
 
-// stopPrevious tears down the scenario running on the lab, if any.
+// stopPrevious tears down another scenario running on the lab, if any; the same one
+// restarted is torn down by begin.
 func (e *Engine) stopPrevious(ctx context.Context, res *StartResult) error {
 	prev, err := e.loadState()
 	if err != nil || prev == nil {
 		return err
 	}
 	res.Replaced = prev.Scenario
-	if prev.Scenario != res.Scenario.Metadata.Name || prev.Source != res.Scenario.Source {
-		e.Events.Warn(fmt.Sprintf("stopping scenario %s (step %d of %d) to start %s", prev.Scenario, min(prev.Step+1, len(prev.Steps)), len(prev.Steps), res.Scenario.Metadata.Name))
+	if prev.Scenario == res.Scenario.Metadata.Name && prev.Source == res.Scenario.Source {
+		return nil
 	}
-	if old, err := e.scenarioOf(prev); err == nil {
-		return e.teardown(ctx, old)
+	e.Events.Warn(fmt.Sprintf("stopping scenario %s (step %d of %d) to start %s", prev.Scenario, min(prev.Step+1, len(prev.Steps)), len(prev.Steps), res.Scenario.Metadata.Name))
+	return e.teardownState(ctx, prev)
+}
+
+// teardownState tears down the scenario a state records. One that cannot be loaded
+// any more (a --dir that moved) still loses its namespace; its cleanup cannot run.
+func (e *Engine) teardownState(ctx context.Context, st *State) error {
+	if sc, err := e.scenarioOf(st); err == nil {
+		return e.teardown(ctx, sc)
 	}
-	// The old scenario cannot be loaded any more (a --dir that moved): its namespace
-	// still goes, its cleanup cannot run.
 	c, err := e.clients()
 	if err != nil {
 		return err
 	}
-	return e.Events.Step(ctx, "delete namespace "+prev.Namespace, func(ctx context.Context) error { return c.deleteNamespace(ctx, prev.Namespace) })
+	return e.step(ctx, "delete namespace "+st.Namespace, func(ctx context.Context) error { return c.deleteNamespace(ctx, st.Namespace) })
 }
 
 // begin sets the scenario up from nothing and writes a fresh state.
 func (e *Engine) begin(ctx context.Context, sc *Scenario, instructor bool) (*State, error) {
-	if err := e.ensureStacks(ctx, sc); err != nil {
-		return nil, err
-	}
-	if err := e.teardown(ctx, sc); err != nil {
-		return nil, err
-	}
-	if err := e.setup(ctx, sc); err != nil {
+	if err := e.prepare(ctx, sc); err != nil {
 		return nil, err
 	}
 	if err := e.copyFiles(sc); err != nil {
@@ -122,6 +122,18 @@ func (e *Engine) teardown(ctx context.Context, sc *Scenario) error {
 	return e.step(ctx, "delete namespace "+sc.Namespace()+" if it exists", func(ctx context.Context) error {
 		return c.deleteNamespace(ctx, sc.Namespace())
 	})
+}
+
+// prepare brings the scenario to its start: the stacks it needs, what an earlier run
+// left torn down, then its setup.
+func (e *Engine) prepare(ctx context.Context, sc *Scenario) error {
+	if err := e.ensureStacks(ctx, sc); err != nil {
+		return err
+	}
+	if err := e.teardown(ctx, sc); err != nil {
+		return err
+	}
+	return e.setup(ctx, sc)
 }
 
 // setup creates the scenario's namespace and runs its setup actions.
@@ -378,18 +390,8 @@ func (e *Engine) Stop(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sc, err := e.scenarioOf(st); err == nil {
-		if err := e.teardown(ctx, sc); err != nil {
-			return nil, err
-		}
-	} else {
-		c, err := e.clients()
-		if err != nil {
-			return nil, err
-		}
-		if err := e.step(ctx, "delete namespace "+st.Namespace, func(ctx context.Context) error { return c.deleteNamespace(ctx, st.Namespace) }); err != nil {
-			return nil, err
-		}
+	if err := e.teardownState(ctx, st); err != nil {
+		return nil, err
 	}
 	return st, e.removeState()
 }

@@ -56,6 +56,14 @@ pause again. The scenario stays on the lab afterwards, finished.`,
 }
 
 func runAuto(ctx context.Context, f *cmdutil.Factory, opts *RunOptions) error {
+	format, err := f.Format()
+	if err != nil {
+		return err
+	}
+	if format != ui.FormatTable {
+		return errs.Invalidf("`lab scenario test NAME -o "+string(format)+"` reports the same checks for programs",
+			"lab scenario run --auto is a demonstration for people: -o %s is not supported", format)
+	}
 	p := f.IO.Progress(ui.FormatTable)
 	defer p.Close()
 	e, err := engine(ctx, f, &opts.Common, p)
@@ -79,10 +87,7 @@ func runAuto(ctx context.Context, f *cmdutil.Factory, opts *RunOptions) error {
 			return err
 		}
 		fmt.Fprintf(f.IO.Out, "\n--- lab scenario solve: step %d ---\n", solved.Step.Number)
-		if err := writeCheck(f.IO, solved.Check, n); err != nil {
-			return err
-		}
-		if err := solved.Check.Report.Err(); err != nil {
+		if err := printCheck(f, solved.Check, n); err != nil {
 			return err
 		}
 	}
@@ -149,7 +154,7 @@ only when every other check behaved; 3 otherwise (1 when a setup or solution fai
 }
 
 func runTest(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ func TestInvalidInput(t *testing.T) {
 		{"run without --auto", []string{"scenario", "run", "k8s-basics"}, []string{"with --auto"}},
 		{"solve of step 0", []string{"scenario", "solve", "--step", "0"}, []string{"--step must be at least 1"}},
 		{"start without a name", []string{"scenario", "start"}, []string{"takes one scenario name"}},
+		{"run --auto for programs", []string{"scenario", "run", "k8s-basics", "--auto", "-o", "json"}, []string{"run --auto is a demonstration for people: -o json is not supported"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,5 +106,35 @@ func TestEveryScenarioOnASimLab(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(env["LAB_STATE_DIR"], "labs", "scenarios", scenario.StateFile)); err != nil {
 		t.Errorf("no scenario state written: %v", err)
+	}
+	machineReadableStartAndSolve(t, env)
+}
+
+// machineReadableStartAndSolve checks that start and solve with -o json print one JSON
+// document each: the start names the scenario it replaced, the solve holds the grading.
+func machineReadableStartAndSolve(t *testing.T, env map[string]string) {
+	t.Helper()
+	code, stdout, stderr := runLab(t, env, "scenario", "start", "k8s-basics", "--name", "scenarios", "-o", "json")
+	var started struct {
+		Scenario string
+		Replaced string
+		Step     struct{ Number int }
+	}
+	if err := json.Unmarshal([]byte(stdout), &started); code != 0 || err != nil {
+		t.Fatalf("start -o json: exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	if started.Scenario != "k8s-basics" || started.Replaced != "k8s-basics" || started.Step.Number != 1 {
+		t.Errorf("start -o json = %+v, want k8s-basics at step 1, replacing the finished run", started)
+	}
+	code, stdout, stderr = runLab(t, env, "scenario", "solve", "--name", "scenarios", "-o", "json")
+	var solved struct {
+		Solution string
+		Check    struct{ Report struct{ Passed bool } }
+	}
+	if err := json.Unmarshal([]byte(stdout), &solved); code != 0 || err != nil {
+		t.Fatalf("solve -o json: exit %d, %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	if solved.Solution == "" || !solved.Check.Report.Passed {
+		t.Errorf("solve -o json = %+v, want the solution and a passed check", solved)
 	}
 }

@@ -5,7 +5,6 @@ package scenario
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -88,9 +87,6 @@ func withProgress(f *cmdutil.Factory, fn func(p ui.Progress) error) error {
 	return err
 }
 
-// format is the validated -o value; table is for people.
-func format(f *cmdutil.Factory) (ui.Format, error) { return f.Format() }
-
 // engine builds the scenario engine for a command that needs a running lab.
 func engine(ctx context.Context, f *cmdutil.Factory, c *Common, p ui.Progress) (*scenario.Engine, error) {
 	e, err := newEngine(ctx, f, c, p, true)
@@ -100,5 +96,3 @@ func engine(ctx context.Context, f *cmdutil.Factory, c *Common, p ui.Progress) (
 	e.GradeEvents = p
 	return e, nil
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -3,6 +3,7 @@ package scenario
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,12 +67,12 @@ func runStart(ctx context.Context, f *cmdutil.Factory, opts *StartOptions) error
 }
 
 func printStart(f *cmdutil.Factory, res *scenario.StartResult, n next, verb string) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}
 	if format != ui.FormatTable {
-		return f.IO.Printer(format).Print(res.Step, nil)
+		return f.IO.Printer(format).Print(startData(res), nil)
 	}
 	w := f.IO.Out
 	sc := res.Scenario
@@ -85,6 +86,12 @@ func printStart(f *cmdutil.Factory, res *scenario.StartResult, n next, verb stri
 	}
 	writeStep(w, res.Step, n)
 	return nil
+}
+
+// startData is a start or reset for -o json and yaml.
+func startData(res *scenario.StartResult) map[string]any {
+	return map[string]any{"scenario": res.Scenario.Metadata.Name, "step": res.Step, "limits": res.Limits,
+		"files": res.Files, "replaced": res.Replaced}
 }
 
 // CheckOptions of `lab scenario check`.
@@ -134,7 +141,7 @@ func runCheck(ctx context.Context, f *cmdutil.Factory, opts *CheckOptions) error
 
 // printCheck renders a check and turns a step not done into exit code 3 or 4.
 func printCheck(f *cmdutil.Factory, out *scenario.CheckOutcome, n next) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}
@@ -180,7 +187,7 @@ than the one before, for the checks that did not pass at the last "lab scenario 
 }
 
 func runHint(ctx context.Context, f *cmdutil.Factory, opts *HintOptions) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}
@@ -250,12 +257,32 @@ func runSolve(ctx context.Context, f *cmdutil.Factory, opts *SolveOptions) error
 	if err != nil {
 		return err
 	}
+	format, err := f.Format()
+	if err != nil {
+		return err
+	}
+	if format != ui.FormatTable {
+		return printSolveData(f, format, res)
+	}
 	fmt.Fprintf(f.IO.Out, "Solution of step %d of %d: %s\n%s\n\n", res.Step.Number, res.Step.Total, res.Step.Title, indent(res.Solution))
 	if res.Check == nil {
 		fmt.Fprintln(f.IO.Out, "Applied. It was not the current step, so nothing was graded.")
 		return nil
 	}
 	return printCheck(f, res.Check, nextFor(&opts.Common))
+}
+
+// printSolveData prints a solve as one JSON or YAML document, then fails like check
+// when the step it graded did not pass.
+func printSolveData(f *cmdutil.Factory, format ui.Format, res *scenario.SolveResult) error {
+	data := map[string]any{"step": res.Step, "solution": res.Solution}
+	if res.Check != nil {
+		data["check"] = checkData(res.Check)
+	}
+	if err := f.IO.Printer(format).Print(data, nil); err != nil || res.Check == nil || res.Check.Report == nil {
+		return err
+	}
+	return res.Check.Report.Err()
 }
 
 // ResetOptions of `lab scenario reset`.
@@ -332,7 +359,7 @@ func NewStatusCmd(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 }
 
 func runStatus(ctx context.Context, f *cmdutil.Factory, opts *StatusOptions) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}
@@ -376,7 +403,7 @@ func statusDetails(st *scenario.Status, n next) *ui.Details {
 	}
 	d.Add("Steps", strings.Join(steps, "\n"))
 	if st.Step != nil {
-		d.Note("run `" + n.cmd("check") + "` when step " + itoa(st.Step.Number) + " is done")
+		d.Note("run `" + n.cmd("check") + "` when step " + strconv.Itoa(st.Step.Number) + " is done")
 	}
 	return d
 }
