@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,21 @@ type Evidence struct {
 	Actual   string `json:"actual"`
 	// Diff lists each difference: fields of an object, failing series, HTTP mismatches.
 	Diff []string `json:"diff,omitempty"`
+}
+
+// DetailLines are what a report shows under a check that did not pass: what it looked
+// at (query or object, on one line), then each difference.
+func (ev Evidence) DetailLines() []string {
+	var lines []string
+	for _, l := range []struct{ key, value string }{{"query", ev.Query}, {"object", ev.Object}} {
+		if l.value != "" {
+			lines = append(lines, l.key+": "+strings.ReplaceAll(strings.TrimSpace(l.value), "\n", " "))
+		}
+	}
+	for _, d := range ev.Diff {
+		lines = append(lines, "- "+d)
+	}
+	return lines
 }
 
 // Result is the outcome of one check with its evidence.

@@ -147,7 +147,7 @@ func (p *ttyProgress) redraw(finished string) {
 func (p *ttyProgress) liveLine(step string) string {
 	const lead = 3 // " ⠋ "
 	if p.width > lead+1 {
-		step = truncate(step, p.width-lead-1)
+		step = Truncate(step, p.width-lead-1)
 	}
 	return " " + p.paint.cyan(spinnerFrames[p.frame%len(spinnerFrames)]) + " " + step
 }
@@ -190,8 +190,8 @@ func (p *ttyProgress) nextFrame() bool {
 	return true
 }
 
-// truncate cuts s to at most n runes, marking the cut with an ellipsis.
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n runes, marking the cut with an ellipsis.
+func Truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -59,14 +59,10 @@ func resolveLab(ctx context.Context, f *cmdutil.Factory, name string) (*chaos.La
 	if err != nil {
 		return nil, err
 	}
-	l := &chaos.Lab{
-		Name: name, Provider: st.Provider, Simulated: st.Simulated, Running: st.State == cluster.Running,
-		Context: st.Context, AllowChaos: st.AllowChaos, Stacks: st.Stacks,
-		JournalDir: JournalDir(st.Dir),
-	}
 	// Missing only for a lab whose creation never finished; engine calls needing the
 	// cluster fail on it with "not running" first.
-	l.Kubeconfig, _ = m.Kubeconfig(name)
+	kubeconfig, _ := m.Kubeconfig(name)
+	l := LabFromStatus(st, kubeconfig)
 	if g.Kubeconfig != "" || g.Context != "" {
 		if err := chaos.CheckSameCluster(l, g.Kubeconfig, g.Context); err != nil {
 			return nil, err
@@ -87,6 +83,16 @@ func labOfContext(ctx context.Context, m *lab.Manager, contextName string) strin
 		}
 	}
 	return cmdutil.DefaultLabName(ctx, m)
+}
+
+// LabFromStatus is the chaos engine's view of a lab, journalling where `lab chaos`
+// does, so that `lab chaos status` lists the faults of a scenario too.
+func LabFromStatus(st *lab.Status, kubeconfig []byte) *chaos.Lab {
+	return &chaos.Lab{
+		Name: st.Name, Provider: st.Provider, Simulated: st.Simulated, Running: st.State == cluster.Running,
+		Context: st.Context, AllowChaos: st.AllowChaos, Stacks: st.Stacks, Kubeconfig: kubeconfig,
+		JournalDir: JournalDir(st.Dir),
+	}
 }
 
 // JournalDir is where a lab's chaos journal lives: in the lab's own dir, so `lab down`

@@ -186,7 +186,7 @@ func faultsTable(r *chaos.GamedayReport) *ui.Table {
 	t := ui.NewTable("FAULT", "TYPE", "INJECTED", "REVERTED", "DETECTED AFTER", "DETECTED BY", "RECOVERED AFTER", "STATUS")
 	for _, f := range r.Faults {
 		t.AddRow(f.ID, f.Type, chaos.FormatOffset(f.Injected), chaos.FormatOffset(f.Reverted), chaos.FormatOffset(f.TimeToDetect),
-			orDash(shorten(f.DetectedBy, 60)), chaos.FormatOffset(f.TimeToRecover), f.Status())
+			orDash(ui.Truncate(f.DetectedBy, 60)), chaos.FormatOffset(f.TimeToRecover), f.Status())
 	}
 	return t
 }
@@ -195,14 +195,7 @@ func timelineTable(r *chaos.GamedayReport) *ui.Table {
 	t := ui.NewTable("AT", "EVENT", "WHAT")
 	for _, m := range r.Timeline {
 		at := m.At
-		t.AddRow(chaos.FormatOffset(&at), m.Event, shorten(m.Text, 120))
+		t.AddRow(chaos.FormatOffset(&at), m.Event, ui.Truncate(m.Text, 120))
 	}
 	return t
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

@@ -66,7 +66,7 @@ func Table(report *grade.Report) *ui.Table {
 	t := ui.NewTable("CHECK", "RESULT", "POINTS", "TIME", "EVIDENCE")
 	for i := range report.Checks {
 		c := &report.Checks[i]
-		t.AddRow(c.ID, string(c.Outcome), fmt.Sprintf("%d/%d", c.Awarded, c.Points), grade.FormatDuration(c.Duration), shorten(c.Summary(), evidenceWidth))
+		t.AddRow(c.ID, string(c.Outcome), fmt.Sprintf("%d/%d", c.Awarded, c.Points), grade.FormatDuration(c.Duration), ui.Truncate(c.Summary(), evidenceWidth))
 	}
 	return t
 }
@@ -80,27 +80,14 @@ func Details(report *grade.Report) string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s (%s): %s\n", c.ID, c.Outcome, c.Summary())
-		for _, line := range []struct{ key, value string }{{"query", c.Evidence.Query}, {"object", c.Evidence.Object}} {
-			if line.value != "" {
-				fmt.Fprintf(&b, "  %s: %s\n", line.key, strings.ReplaceAll(strings.TrimSpace(line.value), "\n", " "))
-			}
-		}
-		for _, d := range c.Evidence.Diff {
-			fmt.Fprintf(&b, "  - %s\n", d)
+		for _, line := range c.Evidence.DetailLines() {
+			fmt.Fprintf(&b, "  %s\n", line)
 		}
 		if c.Hint != "" {
 			fmt.Fprintf(&b, "  hint: %s\n", c.Hint)
 		}
 	}
 	return b.String()
-}
-
-func shorten(s string, n int) string {
-	runes := []rune(s)
-	if len(runes) <= n {
-		return s
-	}
-	return string(runes[:n-3]) + "..."
 }
 
 // watch evaluates every check once per round and redraws the table until all pass or

@@ -67,7 +67,7 @@ func summarize(sc *scenario.Scenario, l *scenario.Lab) Entry {
 }
 
 func runList(ctx context.Context, f *cmdutil.Factory, opts *ListOptions) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ type ShownStep struct {
 }
 
 func runShow(ctx context.Context, f *cmdutil.Factory, opts *ShowOptions) error {
-	format, err := format(f)
+	format, err := f.Format()
 	if err != nil {
 		return err
 	}

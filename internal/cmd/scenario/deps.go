@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
+
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/charts"
@@ -140,14 +142,7 @@ func resolveLab(ctx context.Context, m *lab.Manager, name string) (*scenario.Lab
 		return nil, nil, err
 	}
 	l := &scenario.Lab{Name: name, Context: st.Context, Kubeconfig: kubeconfig, Simulated: st.Simulated, Dir: st.Dir}
-	cl := &chaos.Lab{
-		Name: name, Provider: st.Provider, Simulated: st.Simulated, Running: true, Context: st.Context,
-		AllowChaos: st.AllowChaos, Stacks: st.Stacks, Kubeconfig: kubeconfig,
-		// Where `lab chaos` keeps the lab's journal, so `lab chaos status` lists a
-		// scenario's faults too.
-		JournalDir: filepath.Join(st.Dir, "chaos"),
-	}
-	return l, cl, nil
+	return l, chaoscmd.LabFromStatus(st, kubeconfig), nil
 }
 
 // labStacks installs the stacks a scenario needs that the lab does not have yet.

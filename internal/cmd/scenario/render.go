@@ -54,7 +54,7 @@ func indent(s string) string {
 func checkTable(rep *scenario.StepReport) *ui.Table {
 	t := ui.NewTable("CHECK", "RESULT", "POINTS", "EVIDENCE")
 	for _, c := range rep.Checks {
-		t.AddRow(c.Result.ID, string(c.Outcome), fmt.Sprintf("%d/%d", c.Result.Awarded, c.Result.Points), shorten(evidence(c), 90))
+		t.AddRow(c.Result.ID, string(c.Outcome), fmt.Sprintf("%d/%d", c.Result.Awarded, c.Result.Points), ui.Truncate(evidence(c), 90))
 	}
 	return t
 }
@@ -71,8 +71,8 @@ func evidence(c scenario.CheckResult) string {
 	return c.Result.Summary()
 }
 
-// checkDetails lists, for each check that did not pass, what it looked at, each
-// difference and its next hint: what a trainee needs to fix it.
+// checkDetails lists, for each check that did not pass, what it looked at and each
+// difference: what a trainee needs to fix it (hints come from lab scenario hint).
 func checkDetails(rep *scenario.StepReport) string {
 	var b strings.Builder
 	for _, c := range rep.Checks {
@@ -84,24 +84,11 @@ func checkDetails(rep *scenario.StepReport) string {
 		if r.Description != "" {
 			fmt.Fprintf(&b, "  wanted: %s\n", r.Description)
 		}
-		for _, line := range []struct{ key, value string }{{"query", r.Evidence.Query}, {"object", r.Evidence.Object}} {
-			if line.value != "" {
-				fmt.Fprintf(&b, "  %s: %s\n", line.key, strings.ReplaceAll(strings.TrimSpace(line.value), "\n", " "))
-			}
-		}
-		for _, d := range r.Evidence.Diff {
-			fmt.Fprintf(&b, "  - %s\n", d)
+		for _, line := range r.Evidence.DetailLines() {
+			fmt.Fprintf(&b, "  %s\n", line)
 		}
 	}
 	return b.String()
-}
-
-func shorten(s string, n int) string {
-	runes := []rune(s)
-	if len(runes) <= n {
-		return s
-	}
-	return string(runes[:n-3]) + "..."
 }
 
 // writeCheck prints the outcome of `lab scenario check` (or of the check after a solve).
@@ -180,10 +167,10 @@ func testTable(reports []*scenario.TestReport) *ui.Table {
 	t := ui.NewTable("SCENARIO", "STEP", "CHECK", "BEFORE", "AFTER", "VERDICT", "WHY")
 	for _, r := range reports {
 		if r.Error != "" {
-			t.AddRow(r.Scenario, "", "", "", "", "error", shorten(r.Error, 100))
+			t.AddRow(r.Scenario, "", "", "", "", "error", ui.Truncate(r.Error, 100))
 		}
 		for _, c := range r.Checks {
-			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), shorten(c.Why, 100))
+			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), ui.Truncate(c.Why, 100))
 		}
 	}
 	return t
