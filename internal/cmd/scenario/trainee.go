@@ -317,8 +317,7 @@ func runReset(ctx context.Context, f *cmdutil.Factory, opts *ResetOptions) error
 		return err
 	}
 	if !ok {
-		f.IO.Notef("Nothing changed.")
-		return nil
+		return errs.New(errs.Invalid, "reset cancelled: nothing was changed", "")
 	}
 	var res *scenario.StartResult
 	err = withProgress(f, func(p ui.Progress) error {
@@ -442,8 +441,11 @@ func NewStopCmd(f *cmdutil.Factory, runF func(context.Context, *StopOptions) err
 
 func runStop(ctx context.Context, f *cmdutil.Factory, opts *StopOptions) error {
 	ok, err := f.Confirm("Stop the scenario? Your progress and everything in its namespace go.")
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	if !ok {
+		return errs.New(errs.Invalid, "stop cancelled: nothing was changed", "")
 	}
 	var st *scenario.State
 	err = withProgress(f, func(p ui.Progress) error {
