@@ -174,7 +174,11 @@ func (v *scenarioValidator) round(p string, r *Round) {
 		v.src.Addf(p+".faults", "needs at least one fault: the chaos the steady state must survive")
 	}
 	for i := range r.Faults {
-		v.fault(indexPath(p+".faults", i), &r.Faults[i])
+		fp := indexPath(p+".faults", i)
+		v.fault(fp, &r.Faults[i])
+		if v.src.Has(fp + ".duration") {
+			v.src.Addf(fp+".duration", "a round's faults last the whole round (%s.duration); leave it out", p)
+		}
 	}
 	validatePositive(v.src, p+".duration", r.Duration, MaxRoundDuration)
 }
