@@ -87,6 +87,21 @@ func withProgress(f *cmdutil.Factory, fn func(p ui.Progress) error) error {
 	return err
 }
 
+// onLab runs one engine call for a command that needs a running lab, with progress on
+// stderr.
+func onLab[T any](ctx context.Context, f *cmdutil.Factory, c *Common, call func(*scenario.Engine) (T, error)) (T, error) {
+	var res T
+	err := withProgress(f, func(p ui.Progress) error {
+		e, err := engine(ctx, f, c, p)
+		if err != nil {
+			return err
+		}
+		res, err = call(e)
+		return err
+	})
+	return res, err
+}
+
 // engine builds the scenario engine for a command that needs a running lab.
 func engine(ctx context.Context, f *cmdutil.Factory, c *Common, p ui.Progress) (*scenario.Engine, error) {
 	e, err := newEngine(ctx, f, c, p, true)

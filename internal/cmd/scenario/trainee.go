@@ -51,14 +51,8 @@ A scenario already running on the lab is stopped first.
 }
 
 func runStart(ctx context.Context, f *cmdutil.Factory, opts *StartOptions) error {
-	var res *scenario.StartResult
-	err := withProgress(f, func(p ui.Progress) error {
-		e, err := engine(ctx, f, &opts.Common, p)
-		if err != nil {
-			return err
-		}
-		res, err = e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: opts.Instructor})
-		return err
+	res, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.StartResult, error) {
+		return e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: opts.Instructor})
 	})
 	if err != nil {
 		return err
@@ -124,15 +118,7 @@ evaluated.`,
 }
 
 func runCheck(ctx context.Context, f *cmdutil.Factory, opts *CheckOptions) error {
-	var out *scenario.CheckOutcome
-	err := withProgress(f, func(p ui.Progress) error {
-		e, err := engine(ctx, f, &opts.Common, p)
-		if err != nil {
-			return err
-		}
-		out, err = e.Check(ctx)
-		return err
-	})
+	out, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.CheckOutcome, error) { return e.Check(ctx) })
 	if err != nil {
 		return err
 	}
@@ -245,15 +231,7 @@ step without grading it.`,
 }
 
 func runSolve(ctx context.Context, f *cmdutil.Factory, opts *SolveOptions) error {
-	var res *scenario.SolveResult
-	err := withProgress(f, func(p ui.Progress) error {
-		e, err := engine(ctx, f, &opts.Common, p)
-		if err != nil {
-			return err
-		}
-		res, err = e.Solve(ctx, opts.Step)
-		return err
-	})
+	res, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.SolveResult, error) { return e.Solve(ctx, opts.Step) })
 	if err != nil {
 		return err
 	}
@@ -319,15 +297,7 @@ func runReset(ctx context.Context, f *cmdutil.Factory, opts *ResetOptions) error
 	if !ok {
 		return errs.New(errs.Invalid, "reset cancelled: nothing was changed", "")
 	}
-	var res *scenario.StartResult
-	err = withProgress(f, func(p ui.Progress) error {
-		e, err := engine(ctx, f, &opts.Common, p)
-		if err != nil {
-			return err
-		}
-		res, err = e.Reset(ctx)
-		return err
-	})
+	res, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.StartResult, error) { return e.Reset(ctx) })
 	if err != nil {
 		return err
 	}
@@ -447,15 +417,7 @@ func runStop(ctx context.Context, f *cmdutil.Factory, opts *StopOptions) error {
 	if !ok {
 		return errs.New(errs.Invalid, "stop cancelled: nothing was changed", "")
 	}
-	var st *scenario.State
-	err = withProgress(f, func(p ui.Progress) error {
-		e, err := engine(ctx, f, &opts.Common, p)
-		if err != nil {
-			return err
-		}
-		st, err = e.Stop(ctx)
-		return err
-	})
+	st, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.State, error) { return e.Stop(ctx) })
 	if err != nil {
 		return err
 	}
