@@ -23,7 +23,7 @@ out_bin="${TESTENV_BIN:-$repo_root/.testenv/bin}"
 log() { printf 'testenv: %s\n' "$*" >&2; }
 
 build_kube() {
-  local names=(kube-apiserver kube-controller-manager kube-scheduler ${KUBE_EXTRA:-}) missing=()
+  local names=(${KUBE_BINS:-kube-apiserver kube-controller-manager kube-scheduler} ${KUBE_EXTRA:-}) missing=()
   for n in "${names[@]}"; do [[ -x "$cache_bin/$n" ]] || missing+=("$n"); done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   local mod="$cache_root/src/kube-$KUBE_VERSION"
@@ -57,6 +57,9 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kubeadm"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
     (cd "$mod" && go mod tidy -e >/dev/null 2>&1 || true)
@@ -164,7 +167,13 @@ main() {
     sim) build_etcd; build_kwok; build_kube; link_out ;;
     helm) build_helm; link_out ;;
     prometheus) install_prometheus ;;
-    *) echo "usage: $0 [all|sim|helm|prometheus]" >&2; exit 2 ;;
+    # The kind node's Kubernetes binaries (hack/kind/build.sh): KUBE_VERSION and KUBE_OUT
+    # say which release and where; nothing is linked into .testenv.
+    node)
+      cache_bin="${KUBE_OUT:?KUBE_OUT names the output folder}"
+      KUBE_BINS="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy" build_kube
+      return 0 ;;
+    *) echo "usage: $0 [all|sim|helm|prometheus|node]" >&2; exit 2 ;;
   esac
   log "ready: $out_bin"
 }

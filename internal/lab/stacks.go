@@ -46,7 +46,7 @@ func (m *Manager) footprint(lab spec.Lab, offline bool) (*stack.Footprint, error
 	if len(lab.Spec.Stacks) == 0 {
 		return nil, nil
 	}
-	return m.catalog().Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), m.source(offline))
+	return m.catalog().WithValues(lab.Spec.Values).Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), m.source(offline))
 }
 
 // Footprint is `lab footprint`: what a lab's stacks request and are limited to, for a
@@ -75,7 +75,7 @@ func (m *Manager) Pull(lab *spec.Lab, profile string) (*stack.PullResult, error)
 	if err := m.validateStacks(&l, ""); err != nil {
 		return nil, err
 	}
-	return m.catalog().Pull(l.Spec.Stacks, profileOf(l), m.source(false))
+	return m.catalog().WithValues(l.Spec.Values).Pull(l.Spec.Stacks, profileOf(l), m.source(false))
 }
 
 // installer connects the stack installer to a lab's cluster.
@@ -84,7 +84,7 @@ func (m *Manager) installer(ctx context.Context, rec *Record, offline bool) (*st
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "lab "+quote(rec.Name)+" has no kubeconfig yet", "run `lab up` to finish creating it")
 	}
-	return stack.NewInstaller(m.catalog(), stack.Options{
+	return stack.NewInstaller(m.catalog().WithValues(rec.Spec.Spec.Values), stack.Options{
 		Kubeconfig: kubeconfig, Lab: rec.Name, Profile: profileOf(rec.Spec), Simulated: m.simulated(ctx, rec),
 		Source: m.source(offline), Timeout: m.StackTimeout, Events: m.Events,
 	})

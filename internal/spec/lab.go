@@ -45,6 +45,10 @@ type LabSpec struct {
 	Cluster ClusterSpec `json:"cluster"`
 	Stacks  []string    `json:"stacks,omitempty"`
 	Profile string      `json:"profile,omitempty"`
+	// Values are Helm values per stack, merged over the profile's values of every chart
+	// of that stack (as `helm install -f` would); keys are stack names from Stacks. The
+	// chart's values schema checks them when the stack is installed, rendered or pulled.
+	Values map[string]map[string]any `json:"values,omitempty"`
 }
 
 // ClusterSpec shapes the cluster. Changing any of it on an existing lab needs --recreate.

@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -25,6 +27,22 @@ func (l *Lab) validate(src *Source) {
 	l.Spec.Cluster.validate(src, "spec.cluster")
 	validateStacks(src, "spec.stacks", l.Spec.Stacks)
 	validateOneOf(src, "spec.profile", l.Spec.Profile, ProfileLite, ProfileFull)
+	validateValues(src, "spec.values", l.Spec.Values, l.Spec.Stacks)
+}
+
+// validateValues accepts values only for stacks the lab installs: values for a stack it
+// does not list would be silently unused.
+func validateValues(src *Source, path string, values map[string]map[string]any, stacks []string) {
+	names := make([]string, 0, len(values))
+	for name := range values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(stacks, name) {
+			src.Addf(path+"."+name, "names stack %q, which spec.stacks does not list (values apply to the lab's own stacks)", name)
+		}
+	}
 }
 
 func validateName(src *Source, path, name string) {

@@ -17,6 +17,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 )
@@ -35,7 +36,54 @@ type Catalog struct {
 	Stacks []Stack
 	// Bundled loads a chart built into the binary by name.
 	Bundled func(name string) (*chart.Chart, error)
+	// overrides are a lab's own values per stack (WithValues).
+	overrides map[string]map[string]any
 }
+
+// WithValues returns a copy of the catalog that merges a lab's values for each named
+// stack over the profile's values of every chart of that stack (spec.values).
+func (c *Catalog) WithValues(overrides map[string]map[string]any) *Catalog {
+	if len(overrides) == 0 {
+		return c
+	}
+	out := *c
+	out.overrides = overrides
+	return &out
+}
+
+// valuesOf computes a chart's values: the profile's, then the lab's overrides for the
+// stack, checked against the chart's values schema so a typo is bad input, not a
+// failed install.
+func (c *Catalog) valuesOf(s Stack, ch Chart, l *chart.Chart, profile string) (map[string]any, error) {
+	vals, err := ch.valuesFor(profile)
+	if err != nil {
+		return nil, err
+	}
+	over, ok := c.overrides[s.Name]
+	if !ok {
+		return vals, nil
+	}
+	// Copies: merging must change neither the lab's spec nor a profile's cached map.
+	overCopy, err := copyValues(over)
+	if err != nil {
+		return nil, err
+	}
+	valsCopy, err := copyValues(vals)
+	if err != nil {
+		return nil, err
+	}
+	merged := chartutil.MergeTables(overCopy, valsCopy)
+	withDefaults, err := chartutil.CoalesceValues(l, merged)
+	if err != nil {
+		return nil, err
+	}
+	if err := chartutil.ValidateAgainstSchema(l, withDefaults); err != nil {
+		return nil, errs.Invalidf("fix the values of stack "+s.Name+" in the lab file, or remove them",
+			"spec.values.%s: not accepted by chart %s: %s", s.Name, ch.Name, strings.TrimSpace(err.Error()))
+	}
+	return merged, nil
+}
+
 
 // Stack is one installable tool set: one or more charts in one namespace.
 type Stack struct {

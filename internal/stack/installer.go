@@ -124,7 +124,7 @@ func (cat *Catalog) prepare(stacks []Stack, profile string, src Source) ([]prepa
 			if err != nil {
 				return nil, err
 			}
-			vals, err := c.valuesFor(profile)
+			vals, err := cat.valuesOf(s, c, l.chart, profile)
 			if err != nil {
 				return nil, err
 			}
