@@ -84,7 +84,6 @@ func (c *Catalog) valuesOf(s Stack, ch Chart, l *chart.Chart, profile string) (m
 	return merged, nil
 }
 
-
 // Stack is one installable tool set: one or more charts in one namespace.
 type Stack struct {
 	Name        string
