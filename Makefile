@@ -17,10 +17,11 @@ LDFLAGS   := -s -w -X $(PKG)/internal/app.buildVersion=$(VERSION) -X $(PKG)/inte
 # Go 1.26's fuzz coordinator can fail a target at the deadline with "context deadline
 # exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27).
 TEST_TIMEOUT ?= 30m
+KIND_TIMEOUT ?= 50m
 FUZZ_TIME    ?= 100000x
 UP_FLAGS     ?=
 
-.PHONY: help build up down test unit testenv testenv-sim fuzz bench lint docs clean
+.PHONY: help build up down test test-kind unit testenv testenv-sim fuzz bench lint docs clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,15 +41,21 @@ up: build ## bring up the default lab: kind when Docker answers, else simulated 
 down: build ## delete the default lab
 	LAB_SIM_BIN_DIR=$(TESTENV) ./$(BIN) down $(UP_FLAGS)
 
-testenv: ## build the test environment: control plane, kwok, Prometheus (idempotent, cached)
+testenv: ## build the test environment: control plane, kwok, Prometheus; Docker, the kind node image and the offline test bundle (idempotent, cached)
 	bash hack/testenv.sh all
+	$(MAKE) --no-print-directory build
+	bash hack/kind/build.sh all
 
 testenv-sim: ## build only the simulated cluster's binaries
 	bash hack/testenv.sh sim
 
-test: testenv ## run every test: unit, integration against a real control plane, short fuzzing
-	LAB_SIM_BIN_DIR=$(TESTENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+test: testenv ## run every test: unit, integration against a real control plane, the kind suite, short fuzzing
+	LAB_SIM_BIN_DIR=$(TESTENV) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/kind$$')
+	$(MAKE) --no-print-directory test-kind
 	$(MAKE) --no-print-directory fuzz
+
+test-kind: ## the real-cluster suite alone: one kind lab from the test bundle (make testenv builds it)
+	$(GO) test -count=1 -timeout $(KIND_TIMEOUT) ./test/kind/
 
 fuzz: ## fuzz each file parser for FUZZ_TIME
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadLab$$' -fuzztime $(FUZZ_TIME) ./internal/spec/

@@ -267,6 +267,38 @@ build_images() {
   ((${#skipped[@]} == 0)) || log "cannot be built here (the test lab leaves them out): ${skipped[*]}"
 }
 
+# chaos_images: the images lab's own faults run (cpu-hog and memory-hog: busybox), from
+# Debian's static busybox.
+chaos_images() {
+  local ref
+  ref="$(sed -n 's/^const HogImage = "\(.*\)"/\1/p' "$repo_root/internal/chaos/hog.go")"
+  [[ "$ref" == */* ]] || ref="docker.io/library/$ref"
+  EXTRA='RUN cp /bin/busybox /busybox-static' debian_image "$ref-build" "build stage" busybox-static
+  local box
+  box="$(docker create "$ref-build" true)"
+  docker cp "$box:/bin/busybox" "$cache/busybox"
+  docker rm "$box" >/dev/null
+  image "$ref" "Debian bookworm's busybox-static package, not busybox ${ref##*:}" 'FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+ENV PATH=/bin
+ENTRYPOINT ["/bin/sh"]' "$cache/busybox"
+  rm -f "$cache/busybox"
+  docker rmi "$ref-build" >/dev/null
+  printf '%s\n' "$ref"
+}
+
+# build_bundle LAB: the offline bundle of LAB in the `lab pull --bundle` format, from
+# the images built here (lab finds them in the local Docker and pulls nothing).
+build_bundle() {
+  local lab=$1 out="$cache/bundle"
+  build_node
+  build_images "$lab" >/dev/null
+  chaos_images >/dev/null
+  log "packing the bundle into $out"
+  "$repo_root/bin/lab" pull --bundle "$out" -f "$lab" --node-image "$NODE_IMAGE" >&2
+}
+
 main() {
   mkdir -p "$cache"
   local what="${1:-all}"
@@ -275,7 +307,9 @@ main() {
     base) build_base ;;
     node) build_node ;;
     images) build_images "${2:-$here/test-lab.yaml}" ;;
-    *) echo "usage: $0 [all|docker|base|node|images|bundle]" >&2; exit 2 ;;
+    chaos) chaos_images ;;
+    bundle | all) bash "$here/docker.sh"; build_bundle "${2:-$here/test-lab.yaml}" ;;
+    *) echo "usage: $0 [all|docker|base|node|images|chaos|bundle] [lab.yaml]" >&2; exit 2 ;;
   esac
 }
 

@@ -148,7 +148,7 @@ func TestPodKillRecovers(t *testing.T) {
 // TestNodeStopAndPause: node-stop and node-pause act on the worker's container through
 // Docker and their revert brings the node back Ready.
 func TestNodeStopAndPause(t *testing.T) {
-	worker := suite.name + "-worker"
+	worker := clusterName() + "-worker"
 	for _, tc := range []struct {
 		fault string
 		state string // what docker inspect says while the fault holds

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ var suite struct {
 	bundle     string
 	kubeconfig string
 	context    string
+	volumes    []string // dangling Docker volumes before the lab, not ours to judge
 }
 
 func TestMain(m *testing.M) {
@@ -110,7 +112,8 @@ func setUp(dir string) error {
 		"NO_COLOR=1",
 	)
 	// A lab left by an earlier run that was killed holds the same cluster name.
-	_ = exec.Command("docker", "rm", "-f", "-v", suite.name+"-control-plane", suite.name+"-worker").Run()
+	_ = exec.Command("docker", "rm", "-f", "-v", clusterName()+"-control-plane", clusterName()+"-worker").Run()
+	suite.volumes = danglingVolumes()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -138,9 +141,8 @@ func tearDown() error {
 func leftovers() error {
 	var left []string
 	for _, what := range [][]string{
-		{"ps", "-a", "--filter", "label=io.x-k8s.kind.cluster=" + suite.name, "--format", "container {{.Names}}"},
-		{"volume", "ls", "--filter", "label=io.x-k8s.kind.cluster=" + suite.name, "--format", "volume {{.Name}}"},
-		{"volume", "ls", "--filter", "dangling=true", "--format", "volume {{.Name}}"},
+		{"ps", "-a", "--filter", "label=io.x-k8s.kind.cluster=" + clusterName(), "--format", "container {{.Names}}"},
+		{"volume", "ls", "--filter", "label=io.x-k8s.kind.cluster=" + clusterName(), "--format", "volume {{.Name}}"},
 	} {
 		out, err := exec.Command("docker", what...).Output()
 		if err != nil {
@@ -148,11 +150,26 @@ func leftovers() error {
 		}
 		left = append(left, strings.Fields(strings.TrimSpace(string(out)))...)
 	}
+	for _, v := range danglingVolumes() {
+		if !slices.Contains(suite.volumes, v) {
+			left = append(left, "volume", v)
+		}
+	}
 	if len(left) > 0 {
 		return fmt.Errorf("lab down left behind: %s", strings.Join(left, " "))
 	}
 	return nil
 }
+
+// danglingVolumes lists the Docker volumes no container uses (kind's nodes each have one
+// for /var while they exist).
+func danglingVolumes() []string {
+	out, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "dangling=true").Output()
+	return strings.Fields(string(out))
+}
+
+// clusterName is the kind cluster of the suite's lab (internal/cluster/kind.ClusterName).
+func clusterName() string { return "lab-" + suite.name }
 
 type result struct {
 	code           int
