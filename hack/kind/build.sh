@@ -11,6 +11,7 @@
 # engine's images: a second run rebuilds nothing that is there. The versions are pinned
 # below; docs/development.md says why each one.
 set -euo pipefail
+shopt -s inherit_errexit
 
 repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
 here="$repo_root/hack/kind"
@@ -59,8 +60,10 @@ go_binary() {
   local mod="$cache/src/$name-$version"
   mkdir -p "$mod" "$gobin"
   log "building $name from $module@$version"
-  if [[ ! -f "$mod/go.mod" ]]; then
-    (cd "$mod" && go mod init "labkind/$name" >/dev/null 2>&1 && go get "$module@$version" >/dev/null 2>&1)
+  if [[ ! -f "$mod/go.sum" ]]; then
+    rm -f "$mod/go.mod"
+    (cd "$mod" && go mod init "labkind/$name" >/dev/null 2>&1 && go get "$module@$version" >get.log 2>&1) ||
+      { cat "$mod/get.log" >&2; return 1; }
   fi
   (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w ${LDFLAGS_EXTRA:-}" -o "$gobin/$name-$version.tmp" "$pkg")
   mv "$gobin/$name-$version.tmp" "$gobin/$name-$version"
@@ -126,7 +129,7 @@ etcd_binary() {
     printf '%s\n' "$built"
     return 0
   fi
-  go_binary etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
+  go_binary etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 || return 1
   printf '%s\n' "$gobin/etcd-$ETCD_VERSION"
 }
 
@@ -150,7 +153,7 @@ control_plane_images() {
         rm -f "$cache/kube-proxy.bin" "$cache/kube-proxy.sh" ;;
       etcd) static_image "$ref" "rebuilt from source: go.etcd.io/etcd/server/v3@$ETCD_VERSION" "$(etcd_binary)" '["/usr/local/bin/etcd"]' ;;
       coredns)
-        go_binary coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns
+        go_binary coredns github.com/coredns/coredns "$COREDNS_VERSION" github.com/coredns/coredns || return 1
         static_image "$ref" "rebuilt from source: github.com/coredns/coredns@$COREDNS_VERSION" "$gobin/coredns-$COREDNS_VERSION" '["/usr/local/bin/coredns"]' ;;
       pause)
         project_binary pause
@@ -217,29 +220,32 @@ workload_image() {
     quay.io/prometheus/prometheus)
       # Prometheus 2.x is published to the Go module proxy as v0.<minor>.<patch>.
       LDFLAGS_EXTRA="-X github.com/prometheus/common/version.Version=$v" \
-        go_binary prometheus github.com/prometheus/prometheus "v0.${v#2.}" github.com/prometheus/prometheus/cmd/prometheus
+        go_binary prometheus github.com/prometheus/prometheus "v0.${v#2.}" github.com/prometheus/prometheus/cmd/prometheus || return 1
       static_image "$ref" "rebuilt from source: github.com/prometheus/prometheus@v0.${v#2.} (release v$v, without the web UI's assets)" \
         "$gobin/prometheus-v0.${v#2.}" '["/usr/local/bin/prometheus"]' ;;
     quay.io/prometheus/alertmanager)
       LDFLAGS_EXTRA="-X github.com/prometheus/common/version.Version=$v" \
-        go_binary alertmanager github.com/prometheus/alertmanager "$tag" github.com/prometheus/alertmanager/cmd/alertmanager
+        go_binary alertmanager github.com/prometheus/alertmanager "$tag" github.com/prometheus/alertmanager/cmd/alertmanager || return 1
       static_image "$ref" "rebuilt from source: github.com/prometheus/alertmanager@$tag" "$gobin/alertmanager-$tag" '["/usr/local/bin/alertmanager"]' ;;
     quay.io/prometheus/node-exporter)
       LDFLAGS_EXTRA="-X github.com/prometheus/common/version.Version=$v" \
-        go_binary node_exporter github.com/prometheus/node_exporter "$tag" github.com/prometheus/node_exporter
+        go_binary node_exporter github.com/prometheus/node_exporter "$tag" github.com/prometheus/node_exporter || return 1
       static_image "$ref" "rebuilt from source: github.com/prometheus/node_exporter@$tag" "$gobin/node_exporter-$tag" '["/usr/local/bin/node_exporter"]' ;;
     registry.k8s.io/kube-state-metrics/kube-state-metrics)
-      go_binary kube-state-metrics k8s.io/kube-state-metrics/v2 "$tag" k8s.io/kube-state-metrics/v2
+      go_binary kube-state-metrics k8s.io/kube-state-metrics/v2 "$tag" k8s.io/kube-state-metrics/v2 || return 1
       static_image "$ref" "rebuilt from source: k8s.io/kube-state-metrics/v2@$tag" "$gobin/kube-state-metrics-$tag" '["/usr/local/bin/kube-state-metrics"]' ;;
     docker.io/oliver006/redis_exporter)
-      go_binary redis_exporter github.com/oliver006/redis_exporter "$tag" github.com/oliver006/redis_exporter
-      static_image "$ref" "rebuilt from source: github.com/oliver006/redis_exporter@$tag" "$gobin/redis_exporter-$tag" '["/usr/local/bin/redis_exporter"]' ;;
+      # The module proxy refuses redis_exporter's archives ("not available"): Debian's
+      # package is the one build reachable here.
+      EXTRA=$'RUN ln -s /usr/bin/prometheus-redis-exporter /redis_exporter\nENTRYPOINT ["/usr/bin/prometheus-redis-exporter"]' \
+        debian_image "$ref" "Debian bookworm's prometheus-redis-exporter package (1.45), not redis_exporter $tag: the Go module proxy does not serve it" \
+        prometheus-redis-exporter ;;
     ghcr.io/stefanprodan/podinfo)
       # podinfo's module has no /v6 suffix, so the proxy serves its release commits as
       # pseudo-versions: this one is tag 6.9.2 (e86405a8674e).
       [[ "$tag" == 6.9.2 ]] || { log "no source pin for podinfo $tag"; return 1; }
       LDFLAGS_EXTRA="-X github.com/stefanprodan/podinfo/pkg/version.VERSION=$tag" \
-        go_binary podinfo github.com/stefanprodan/podinfo v1.8.1-0.20250910200901-e86405a8674e github.com/stefanprodan/podinfo/cmd/podinfo
+        go_binary podinfo github.com/stefanprodan/podinfo v1.8.1-0.20250910200901-e86405a8674e github.com/stefanprodan/podinfo/cmd/podinfo || return 1
       cp "$gobin/podinfo-v1.8.1-0.20250910200901-e86405a8674e" "$cache/podinfo"
       EXTRA=$'WORKDIR /home/app\nCMD ["./podinfo"]' debian_image "$ref" \
         "rebuilt from source: github.com/stefanprodan/podinfo@e86405a8674e (tag $tag), on Debian bookworm with curl" \
