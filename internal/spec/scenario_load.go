@@ -377,8 +377,9 @@ func (v *scenarioValidator) apply(p, file string) {
 	}
 }
 
-// path checks that a path of the scenario's folder exists; dirOK allows folders. It
-// reports whether the path is usable.
+// path checks that a path of the scenario's folder exists and that no symbolic link on
+// the way, or inside it when it is a folder, leads out of the folder; dirOK allows
+// folders. It reports whether the path is usable.
 func (v *scenarioValidator) path(p, file string, dirOK bool) bool {
 	clean := cleanPath(file)
 	if clean == "" {
@@ -387,6 +388,10 @@ func (v *scenarioValidator) path(p, file string, dirOK bool) bool {
 	}
 	if v.env.Files == nil {
 		return true
+	}
+	if msg := linkProblem(v.env.Files, clean); msg != "" {
+		v.src.Addf(p, "%s", msg)
+		return false
 	}
 	info, err := fs.Stat(v.env.Files, clean)
 	switch {

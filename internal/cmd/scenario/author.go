@@ -70,7 +70,7 @@ func runAuto(ctx context.Context, f *cmdutil.Factory, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: true})
+	res, err := e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: true, Confirm: f.Confirm})
 	if err != nil {
 		return err
 	}
@@ -181,6 +181,9 @@ func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) (
 		if err != nil {
 			return nil, err
 		}
+		if err := c.Err(); err != nil {
+			return nil, err // every scenario, or none: a broken one is not "all passed"
+		}
 		names = c.Names()
 	}
 	var reports []*scenario.TestReport
@@ -207,13 +210,13 @@ func testVerdict(f *cmdutil.Factory, reports []*scenario.TestReport) error {
 			failed++
 		}
 	}
-	f.IO.Notef("%d scenario(s): %d check(s) proven, %d skipped (need a real cluster), %d scenario(s) with bad checks, %d that could not run",
-		len(reports), proven, skipped, failed, errored)
+	f.IO.Notef("%s: %s proven, %d skipped (need a real cluster), %d with bad checks, %d that could not run",
+		ui.Count(len(reports), "scenario"), ui.Count(proven, "check"), skipped, failed, errored)
 	switch {
 	case errored > 0:
-		return errs.New(errs.Unavailable, fmt.Sprintf("%d scenario(s) could not be tested: a setup or solution failed", errored), "the WHY column says what failed")
+		return errs.New(errs.Unavailable, ui.Count(errored, "scenario")+" could not be tested: a setup or solution failed", "the WHY column says what failed")
 	case failed > 0:
-		return errs.New(errs.ChecksFailed, fmt.Sprintf("%d scenario(s) have checks that do not tell a done step from one not done", failed), "the WHY column says, for each bad check, what it did")
+		return errs.New(errs.ChecksFailed, ui.Count(failed, "scenario")+" with checks that do not tell a done step from one not done", "the WHY column says, for each bad check, what it did")
 	}
 	return nil
 }
