@@ -71,7 +71,7 @@ func (v *scenarioValidator) scenario(sc *Scenario) {
 	} else {
 		validatePositive(v.src, "spec.duration", s.Duration, MaxScenarioDuration)
 	}
-	v.stacks(s.Stacks)
+	validateStacks(v.src, "spec.stacks", s.Stacks, v.env.Stacks)
 	for i, f := range s.Files {
 		v.path(indexPath("spec.files", i), f, true)
 	}
@@ -87,18 +87,6 @@ func (v *scenarioValidator) metadata(m ScenarioMetadata) {
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		v.src.Addf("metadata.title", "is required: the title lists show")
-	}
-}
-
-func (v *scenarioValidator) stacks(stacks []string) {
-	validateStacks(v.src, "spec.stacks", stacks)
-	if v.env.Stacks == nil {
-		return
-	}
-	for i, s := range stacks {
-		if dnsLabel.MatchString(s) {
-			validateOneOf(v.src, indexPath("spec.stacks", i), s, v.env.Stacks...)
-		}
 	}
 }
 
