@@ -42,7 +42,10 @@ func TestLoadChecksErrorPlaces(t *testing.T) {
 		line        int
 		contains    string
 	}{
-		{"promql-parse-error", "spec.checks[0].promql.query", 8, "column 34 of the expression"},
+		{"promql-parse-error", "spec.checks[0].promql.query", 8, "at the end of the expression (column 34): unclosed left parenthesis"},
+		{"promql-unclosed", "spec.checks[0].promql.query", 8, "at the end of the expression (line 2, column 33): unclosed left parenthesis"},
+		{"durations", "spec.checks[0].timeout", 7, "100000000h is too long for a duration"},
+		{"durations", "spec.checks[1].timeout", 10, `got "30x": units are ns, us, ms, s, m and h`},
 		{"promql-parse-error", "spec.checks[1].promql.query", 13, `column 5 of the expression: unknown function with name "rtae"`},
 		{"promql-multiline", "spec.checks[0].promql.query", 8, "line 2, column"},
 		{"promql-range-vector", "spec.checks[0].promql.query", 8, "range vector"},
@@ -153,6 +156,19 @@ func TestPositionIn(t *testing.T) {
 	for _, tt := range tests {
 		if line, column := positionIn(tt.expr, tt.offset); line != tt.line || column != tt.column {
 			t.Errorf("positionIn(%q, %d) = %d:%d, want %d:%d", tt.expr, tt.offset, line, column, tt.line, tt.column)
+		}
+	}
+}
+
+// TestNegativeTimeoutBlamedAlone: a negative timeout with no interval written is one
+// problem, the timeout's; the default interval does not copy it and fail too.
+func TestNegativeTimeoutBlamedAlone(t *testing.T) {
+	t.Parallel()
+	const file = "testdata/checks/bad/durations.yaml"
+	_, err := LoadChecks(file, readFile(t, file))
+	for _, e := range requireFieldErrors(t, err) {
+		if strings.HasPrefix(e.Field, "spec.checks[2].") && e.Field != "spec.checks[2].timeout" {
+			t.Errorf("a negative timeout also blamed %s: %s", e.Field, e.Message)
 		}
 	}
 }
