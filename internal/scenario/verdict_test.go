@@ -53,6 +53,11 @@ func TestVerdict(t *testing.T) {
 		{"passes before the solution", check(Pass, ""), check(Pass, ""), Unproven, "passed before the solution"},
 		{"fails after the solution", check(Fail, ""), check(Fail, ""), Unproven, "did not pass after the solution (fail: expected 3, got 1)"},
 		{"errors after the solution", check(Fail, ""), check(Error, "no data"), Unproven, "did not pass after the solution (error: no data)"},
+		{"a field differs after the solution", check(Fail, ""), func() CheckResult {
+			c := check(Fail, "")
+			c.Result.Evidence.Diff = []string{"spec.replicas: expected 3, got 2"}
+			return c
+		}(), Unproven, "did not pass after the solution (fail: spec.replicas: expected 3, got 2)"},
 		{"skipped on a simulated lab", check(Skipped, skip), check(Skipped, skip), NotRun, skip},
 	}
 	for _, tt := range tests {

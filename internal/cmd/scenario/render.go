@@ -170,7 +170,7 @@ func testTable(reports []*scenario.TestReport) *ui.Table {
 			t.AddRow(r.Scenario, "", "", "", "", "error", ui.Truncate(r.Error, 100))
 		}
 		for _, c := range r.Checks {
-			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), ui.Truncate(c.Why, 100))
+			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), ui.Truncate(c.Why, 160))
 		}
 	}
 	return t
