@@ -164,7 +164,7 @@ func loadFolders(open func(string) (fs.FS, error), shown string, folders []strin
 	for _, folder := range folders {
 		sc, err := loadOne(open, shown, folder, source, v)
 		switch {
-		case errs.KindOf(err) == errs.Internal:
+		case err != nil && errs.KindOf(err) == errs.Internal:
 			return nil, err
 		case err != nil:
 			c.Broken = append(c.Broken, Broken{Folder: folder, Err: err})

@@ -169,6 +169,11 @@ func runTest(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) error {
 }
 
 func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) ([]*scenario.TestReport, error) {
+	if opts.All { // every scenario, or none: the folder's problems come before the lab's
+		if err := allLoad(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
 	p := f.IO.Progress(ui.FormatTable)
 	defer p.Close()
 	e, err := engine(ctx, f, &opts.Common, p)
@@ -181,9 +186,6 @@ func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) (
 		if err != nil {
 			return nil, err
 		}
-		if err := c.Err(); err != nil {
-			return nil, err // every scenario, or none: a broken one is not "all passed"
-		}
 		names = c.Names()
 	}
 	var reports []*scenario.TestReport
@@ -195,6 +197,20 @@ func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) (
 		reports = append(reports, rep)
 	}
 	return reports, nil
+}
+
+// allLoad is nil when every scenario of --dir (or lab's) loads: a broken one would
+// make "all passed" a lie.
+func allLoad(dir string) error {
+	source, err := sourceOf(dir)
+	if err != nil {
+		return err
+	}
+	c, err := loader(source)
+	if err != nil {
+		return err
+	}
+	return c.Err()
 }
 
 // testVerdict sums up and picks the exit code.

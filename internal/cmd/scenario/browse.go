@@ -109,8 +109,11 @@ func brokenErr(c *scenario.Catalog) error {
 	for i, b := range c.Broken {
 		names[i] = b.Folder
 	}
-	return errs.Wrap(errs.Invalid, c.Err(), fmt.Sprintf("%s in %s cannot be loaded (%s); the others can be started",
-		ui.Count(len(c.Broken), "scenario"), c.Source, strings.Join(names, ", ")), "fix the problems listed; docs/scenarios.md describes every field of a scenario")
+	msg := fmt.Sprintf("%s in %s cannot be loaded (%s)", ui.Count(len(c.Broken), "scenario"), c.Source, strings.Join(names, ", "))
+	if len(c.Scenarios) > 0 {
+		msg += "; the others can be started"
+	}
+	return errs.Wrap(errs.Invalid, c.Err(), msg, "docs/scenarios.md describes every field of a scenario; the good ones can be started as they are")
 }
 
 // problemLines is an error's problems, one a line.
