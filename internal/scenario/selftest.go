@@ -114,7 +114,7 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 			var err error
 			before, err = e.gradeStep(ctx, sc, i, gradeOptions{once: sc.Spec.Steps[i].Round == nil, source: source, events: e.selfTestEvents(true)})
 			if err == nil && before.Count(Pass) > 0 {
-				err = unproven(checkCount(before.Count(Pass)) + " passed before the solution")
+				err = unproven(count(before.Count(Pass), "check") + " passed before the solution")
 			}
 			return err
 		})
@@ -128,7 +128,7 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 			var err error
 			after, err = e.gradeStep(ctx, sc, i, gradeOptions{source: source, events: e.selfTestEvents(false)})
 			if n := len(after.Checks) - after.Count(Pass) - after.Count(Skipped); err == nil && n > 0 {
-				err = unproven(checkCount(n) + " did not pass after the solution")
+				err = unproven(count(n, "check") + " did not pass after the solution")
 			}
 			return err
 		})
@@ -153,11 +153,12 @@ func isUnproven(err error) bool {
 	return err == nil || errors.As(err, &u)
 }
 
-func checkCount(n int) string {
+// count is n and a noun, plural unless n is 1: "1 check", "2 checks".
+func count(n int, noun string) string {
 	if n == 1 {
-		return "1 check"
+		return "1 " + noun
 	}
-	return strconv.Itoa(n) + " checks"
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // selfTestEvents marks each check of a self-test by what it should do: before the
