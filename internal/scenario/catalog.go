@@ -192,7 +192,10 @@ func (c *Catalog) Err() error {
 			other = append(other, b.Err.Error())
 		}
 	}
-	if len(other) > 0 {
+	if len(other) > 0 { // a folder that could not be read at all: every line, as text
+		if len(problems) > 0 {
+			other = append(other, problems.Error())
+		}
 		return errs.Invalidf(scenarioHint, "%s", strings.Join(other, "\n"))
 	}
 	return errs.Wrap(errs.Invalid, problems, "", scenarioHint)
