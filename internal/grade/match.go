@@ -1,6 +1,7 @@
 package grade
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -99,7 +100,7 @@ func unmatched(fits [][]bool, items int) []int {
 }
 
 func describeMissingItem(path string, want any, got []any) string {
-	msg := fmt.Sprintf("%s: no item matches %s", orRoot(path), formatValue(want))
+	msg := fmt.Sprintf("%s: no item matches %s", orRoot(path), formatWant(want))
 	switch want.(type) {
 	case map[string]any, []any:
 	default:
@@ -180,10 +181,13 @@ func formatValue(v any) string {
 	if v == nil {
 		return "null"
 	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a matcher's op is < or >, not \u003c
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	const limit = 120
 	if len(data) > limit {
 		return string(data[:limit-3]) + "..."

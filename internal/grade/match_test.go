@@ -43,7 +43,7 @@ func TestDiffPartial(t *testing.T) {
 		{"a numeric comparison that holds", map[string]any{"spec": map[string]any{"replicas": matcher(">=", 2)}}, nil},
 		{"a numeric comparison that does not", map[string]any{"spec": map[string]any{"replicas": matcher(">", 3)}}, []string{"spec.replicas: expected > 3, got 3"}},
 		{"a comparison on text that is no number", map[string]any{"spec": map[string]any{"args": []any{matcher("<", 1)}}},
-			[]string{`spec.args: no item matches {"op":"<","value":1}`}},
+			[]string{`spec.args: no item matches < 1; the list is ["--a","--b"]`}},
 		{"a comparison on a field left out", map[string]any{"spec": map[string]any{"minReadySeconds": matcher(">=", 0)}},
 			[]string{"spec.minReadySeconds: expected >= 0, got nothing"}},
 		{"a missing field", map[string]any{"spec": map[string]any{"strategy": "Recreate"}}, []string{`spec.strategy: expected "Recreate", got nothing`}},
