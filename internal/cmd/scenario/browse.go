@@ -25,6 +25,13 @@ func NewListCmd(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the scenarios, and whether each can be fully graded on the lab",
+		Long: `List the scenarios (built into lab, or those of --dir) and whether the lab can grade
+every check of each.
+
+A scenario folder that cannot be loaded does not hide the others: it is listed as
+BROKEN (with a "problems" list in -o json), every problem is printed as
+file:line: field: message, and the exit code is 2, so that a script notices; the good
+scenarios can still be started.`,
 		Example: `  lab scenario list
   lab scenario list --dir ./my-course -o json`,
 		Args: cmdutil.NoArgs,
