@@ -1,12 +1,15 @@
 package grade
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // diffPartial compares an object against the partial object want, the way kuttl and
@@ -20,6 +23,8 @@ func diffPartial(path string, want, got any) []string {
 		return diffMap(path, w, got)
 	case []any:
 		return diffList(path, w, got)
+	case spec.Matcher:
+		return diffMatcher(path, w, got)
 	}
 	if !scalarEqual(want, got) {
 		return []string{fmt.Sprintf("%s: expected %s, got %s", orRoot(path), formatValue(want), formatValue(got))}
@@ -37,7 +42,7 @@ func diffMap(path string, want map[string]any, got any) []string {
 		child := fieldPath(path, k)
 		v, present := g[k]
 		if !present {
-			diff = append(diff, fmt.Sprintf("%s: expected %s, got nothing (the field is not set)", child, formatValue(want[k])))
+			diff = append(diff, fmt.Sprintf("%s: expected %s, got nothing (the field is not set)", child, formatWant(want[k])))
 			continue
 		}
 		diff = append(diff, diffPartial(child, want[k], v)...)
@@ -95,7 +100,7 @@ func unmatched(fits [][]bool, items int) []int {
 }
 
 func describeMissingItem(path string, want any, got []any) string {
-	msg := fmt.Sprintf("%s: no item matches %s", orRoot(path), formatValue(want))
+	msg := fmt.Sprintf("%s: no item matches %s", orRoot(path), formatWant(want))
 	switch want.(type) {
 	case map[string]any, []any:
 	default:
@@ -112,6 +117,34 @@ func describeMissingItem(path string, want any, got []any) string {
 		}
 	}
 	return fmt.Sprintf("%s; closest is item %d: %s", msg, best, strings.Join(bestDiff, "; "))
+}
+
+// diffMatcher compares a field with a matcher of the check: present, or a number
+// (or a string holding one, as annotations hold revisions) that compares as asked.
+func diffMatcher(path string, m spec.Matcher, got any) []string {
+	if m.Op == spec.MatchExists {
+		return nil // diffMap reports a field that is not there
+	}
+	v, ok := number(got)
+	if s, isString := got.(string); isString {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		v, ok = f, err == nil
+	}
+	switch {
+	case !ok:
+		return []string{fmt.Sprintf("%s: expected a number %s, got %s", orRoot(path), m, formatValue(got))}
+	case !compare(v, m.Op, *m.Value):
+		return []string{fmt.Sprintf("%s: expected %s, got %s", orRoot(path), m, formatValue(got))}
+	}
+	return nil
+}
+
+// formatWant writes a wanted value: a matcher as its condition, anything else as JSON.
+func formatWant(v any) string {
+	if m, ok := v.(spec.Matcher); ok {
+		return m.String()
+	}
+	return formatValue(v)
 }
 
 // scalarEqual compares leaf values: numbers by value whatever their Go type (YAML gives
@@ -148,10 +181,13 @@ func formatValue(v any) string {
 	if v == nil {
 		return "null"
 	}
-	data, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a matcher's op is < or >, not \u003c
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	const limit = 120
 	if len(data) > limit {
 		return string(data[:limit-3]) + "..."

@@ -3,7 +3,11 @@ package grade
 import (
 	"strings"
 	"testing"
+
+	"github.com/cloudnativelab/lab/internal/spec"
 )
+
+func matcher(op string, value float64) spec.Matcher { return spec.Matcher{Op: op, Value: &value} }
 
 func TestDiffPartial(t *testing.T) {
 	t.Parallel()
@@ -33,6 +37,15 @@ func TestDiffPartial(t *testing.T) {
 		{"keys with dots", map[string]any{"metadata": map[string]any{"labels": map[string]any{"app.kubernetes.io/name": "web"}}},
 			[]string{`metadata.labels["app.kubernetes.io/name"]: expected "web", got "shop"`}},
 		{"a different value", map[string]any{"spec": map[string]any{"replicas": 5}}, []string{"spec.replicas: expected 5, got 3"}},
+		{"present with any value", map[string]any{"spec": map[string]any{"paused": spec.Matcher{Op: spec.MatchExists}}}, nil},
+		{"present, but absent", map[string]any{"spec": map[string]any{"strategy": spec.Matcher{Op: spec.MatchExists}}},
+			[]string{"spec.strategy: expected present (any value), got nothing"}},
+		{"a numeric comparison that holds", map[string]any{"spec": map[string]any{"replicas": matcher(">=", 2)}}, nil},
+		{"a numeric comparison that does not", map[string]any{"spec": map[string]any{"replicas": matcher(">", 3)}}, []string{"spec.replicas: expected > 3, got 3"}},
+		{"a comparison on text that is no number", map[string]any{"spec": map[string]any{"args": []any{matcher("<", 1)}}},
+			[]string{`spec.args: no item matches < 1; the list is ["--a","--b"]`}},
+		{"a comparison on a field left out", map[string]any{"spec": map[string]any{"minReadySeconds": matcher(">=", 0)}},
+			[]string{"spec.minReadySeconds: expected >= 0, got nothing"}},
 		{"a missing field", map[string]any{"spec": map[string]any{"strategy": "Recreate"}}, []string{`spec.strategy: expected "Recreate", got nothing`}},
 		{"false is a value", map[string]any{"spec": map[string]any{"paused": true}}, []string{"spec.paused: expected true, got false"}},
 		{"no item matches, closest named", map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx:1.28"}}}},
@@ -66,5 +79,19 @@ func TestUnmatchedFindsAMaximumMatching(t *testing.T) {
 	}
 	if left := unmatched([][]bool{{true}, {true}}, 1); len(left) != 1 || left[0] != 1 {
 		t.Errorf("unmatched = %v, want [1]", left)
+	}
+}
+
+// TestMatcherOnAnnotation: a rollout graded by its revision annotation (a string holding a
+// number) without an absolute revision: >= 2 passes on "2" and "3", fails on "1".
+func TestMatcherOnAnnotation(t *testing.T) {
+	t.Parallel()
+	want := map[string]any{"metadata": map[string]any{"annotations": map[string]any{"deployment.kubernetes.io/revision": matcher(">=", 2)}}}
+	for rev, pass := range map[string]bool{"1": false, "2": true, "3": true, "x": false} {
+		obj := map[string]any{"metadata": map[string]any{"annotations": map[string]any{"deployment.kubernetes.io/revision": rev}}}
+		diff := diffPartial("", want, obj)
+		if (len(diff) == 0) != pass {
+			t.Errorf("revision %q: diff %v, want pass %v", rev, diff, pass)
+		}
 	}
 }

@@ -75,8 +75,22 @@ func checkObject(ctx context.Context, client dynamic.NamespaceableResourceInterf
 		}
 		return passed(ev)
 	}
-	ev.Actual = fmt.Sprintf("%s differ", plural(len(ev.Diff), "field"))
+	ev.Actual = differing(ev.Diff)
 	return failed(ev)
+}
+
+// differing names the fields of an object's differences, "spec.replicas differs" or "2
+// fields differ: spec.replicas, status.readyReplicas", so that a one-line summary says
+// which field to look at; the diff lines say what was expected and found.
+func differing(diff []string) string {
+	fields := make([]string, len(diff))
+	for i, d := range diff {
+		fields[i], _, _ = strings.Cut(d, ": ")
+	}
+	if len(fields) == 1 {
+		return fields[0] + " differs"
+	}
+	return fmt.Sprintf("%d fields differ: %s", len(fields), strings.Join(fields, ", "))
 }
 
 // countObjects lists the objects of the selector and counts those that match.

@@ -166,6 +166,29 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// NotPrometheusError is a server that answered, but not as Prometheus's HTTP API: a
+// 404 from a URL with a wrong path, an HTML page, a proxy's error. It is not called
+// unreachable: something answered, and what it said is the clue.
+type NotPrometheusError struct {
+	// Server is the client's Describe.
+	Server string
+	// Answer is what came back: "client error: 404", or why the body is not the API's.
+	Answer string
+	// Body starts the response body, when there was one.
+	Body string
+}
+
+func (e *NotPrometheusError) Error() string {
+	msg := fmt.Sprintf("%s answered, but not as Prometheus's HTTP API (%s)", e.Server, e.Answer)
+	if body := strings.Join(strings.Fields(e.Body), " "); body != "" {
+		if len(body) > 80 {
+			body = body[:77] + "..."
+		}
+		msg += fmt.Sprintf(": %q", body)
+	}
+	return msg + "; give the server's root URL, such as http://localhost:9090, with nothing after the port"
+}
+
 // QueryError is an answer from Prometheus refusing or failing the query.
 type QueryError struct {
 	Type string // bad_data, execution, timeout, ...
@@ -176,8 +199,9 @@ func (e *QueryError) Error() string {
 	return fmt.Sprintf("Prometheus rejected the query (%s): %s", e.Type, e.Msg)
 }
 
-// wrap sorts an API client error into QueryError (Prometheus answered) or
-// UnreachableError (it did not); context errors pass through.
+// wrap sorts an API client error into QueryError (Prometheus answered), a
+// NotPrometheusError (something else answered) or UnreachableError (nothing did);
+// context errors pass through.
 func (c *Client) wrap(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -187,6 +211,8 @@ func (c *Client) wrap(err error) error {
 		switch apiErr.Type {
 		case v1.ErrBadData, v1.ErrExec, v1.ErrTimeout, v1.ErrCanceled:
 			return &QueryError{Type: string(apiErr.Type), Msg: apiErr.Msg}
+		case v1.ErrClient, v1.ErrServer, v1.ErrBadResponse:
+			return &NotPrometheusError{Server: c.Describe, Answer: apiErr.Msg, Body: apiErr.Detail}
 		}
 		return &UnreachableError{Server: c.Describe, Err: errors.New(apiErr.Msg)}
 	}

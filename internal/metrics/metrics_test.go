@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +52,38 @@ func TestUnreachable(t *testing.T) {
 	}
 	if _, err := c.AlertingRules(ctx, "X"); !errors.As(err, &unreachable) {
 		t.Errorf("AlertingRules: %v", err)
+	}
+}
+
+// TestNotPrometheus: a server that answers 404 (a --prometheus-url with a wrong path) or
+// a page that is not the API is not called unreachable: the error says what answered.
+func TestNotPrometheus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"404", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "404 page not found", http.StatusNotFound) },
+			`answered, but not as Prometheus's HTTP API (client error: 404): "404 page not found"`},
+		{"an HTML page", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("<html>Grafana</html>")) },
+			"answered, but not as Prometheus's HTTP API (invalid character"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			c, err := New(srv.URL + "/wrong")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Query(context.Background(), "up", time.Now())
+			var notProm *NotPrometheusError
+			var unreachable *UnreachableError
+			if !errors.As(err, &notProm) || errors.As(err, &unreachable) || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "unreachable") {
+				t.Errorf("Query = %v; want a NotPrometheusError containing %q", err, tt.want)
+			}
+		})
 	}
 }

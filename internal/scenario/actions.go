@@ -183,7 +183,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // filesPath is where the trainee's copies of a scenario's files are.
 func (e *Engine) filesPath() string { return filepath.Join(e.Lab.Dir, filesDir) }
 
-// copyFiles copies the scenario's files for the trainee, replacing earlier copies.
+// copyFiles copies the scenario's files for the trainee, replacing earlier copies. Links
+// inside a handout are copied as the file they point to; links to folders are skipped.
 func (e *Engine) copyFiles(sc *Scenario) error {
 	dest := e.filesPath()
 	if err := os.RemoveAll(dest); err != nil {
@@ -198,6 +199,13 @@ func (e *Engine) copyFiles(sc *Scenario) error {
 			target := filepath.Join(dest, filepath.FromSlash(p))
 			if d.IsDir() {
 				return os.MkdirAll(target, 0o755)
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// A link (spec checked that it stays in the folder) is copied as what it
+				// points to; a link to a folder is left out: it may loop.
+				if info, err := fs.Stat(sc.Files, p); err == nil && info.IsDir() {
+					return nil
+				}
 			}
 			data, err := fs.ReadFile(sc.Files, p)
 			if err != nil {

@@ -27,6 +27,9 @@ import (
 // LabelScenario marks a scenario's namespace with the scenario's name.
 const LabelScenario = "lab.cloudnativelab.io/scenario"
 
+// misnamedFile is the name a scenario file is often given by mistake.
+const misnamedFile = "scenario.yml"
+
 // SourceEmbedded is the Source of the scenarios built into lab.
 const SourceEmbedded = "embedded"
 
@@ -42,6 +45,8 @@ type Scenario struct {
 // Catalog is a set of scenarios, sorted by name.
 type Catalog struct {
 	Scenarios []*Scenario
+	// Broken are the scenario folders that failed to load, with their problems.
+	Broken []Broken
 	// Source is SourceEmbedded or the --dir folder.
 	Source string
 }
@@ -52,11 +57,18 @@ type Validation = spec.ScenarioEnv
 
 // Embedded loads the scenarios built into lab.
 func Embedded(v Validation) (*Catalog, error) {
-	return load(scenarios.FS, "scenarios", SourceEmbedded, v)
+	c, err := load(scenarios.FS, subFolders(scenarios.FS), "scenarios", SourceEmbedded, v)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.Err() // lab's own scenarios are all good, or lab is broken
 }
 
 // FromDir loads the scenarios of a folder an instructor wrote: the folder of one
-// scenario (it has a scenario.yaml), or a folder of scenario folders.
+// scenario (it has a scenario.yaml), or a folder of scenario folders. Each scenario's
+// files are read through an os.Root of its folder, so that no symbolic link can make
+// lab read outside it (spec refuses such links at load time, with their line; the root
+// also holds if a link changes afterwards).
 func FromDir(dir string, v Validation) (*Catalog, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -69,67 +81,134 @@ func FromDir(dir string, v Validation) (*Catalog, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "", "")
 	}
+	if _, err := os.Stat(filepath.Join(dir, misnamedFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, spec.ScenarioFile)); err != nil {
+			return nil, misnamed(filepath.Join(dir, misnamedFile))
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, spec.ScenarioFile)); err == nil {
 		// One scenario: load it from its parent so that its folder has its name.
-		return loadFolders(os.DirFS(filepath.Dir(abs)), filepath.Dir(filepath.Clean(dir)), []string{filepath.Base(abs)}, abs, v)
+		return loadFolders(rootedFolders(filepath.Dir(abs)), filepath.Dir(filepath.Clean(dir)), []string{filepath.Base(abs)}, abs, v)
 	}
-	c, err := load(os.DirFS(abs), filepath.Clean(dir), abs, v)
-	if err == nil && len(c.Scenarios) == 0 {
+	c, err := load(os.DirFS(abs), rootedFolders(abs), filepath.Clean(dir), abs, v)
+	if err == nil && len(c.Scenarios) == 0 && len(c.Broken) == 0 {
 		return nil, errs.Invalidf("a scenario is a folder with a scenario.yaml; see docs/scenarios.md", "no scenario in %s", dir)
 	}
 	return c, err
 }
 
-// load reads every folder of fsys that holds a scenario.yaml; shown is how errors name
-// fsys's root.
-func load(fsys fs.FS, shown, source string, v Validation) (*Catalog, error) {
+// rootedFolders opens the folders of parent each as an os.Root: reads through it
+// never leave the folder, whatever its links say.
+func rootedFolders(parent string) func(folder string) (fs.FS, error) {
+	return func(folder string) (fs.FS, error) {
+		root, err := os.OpenRoot(filepath.Join(parent, folder))
+		if err != nil {
+			return nil, err
+		}
+		return root.FS(), nil // closed by its finalizer: scenarios are read for the whole command
+	}
+}
+
+// subFolders opens the folders of fsys with fs.Sub (the embedded scenarios).
+func subFolders(fsys fs.FS) func(folder string) (fs.FS, error) {
+	return func(folder string) (fs.FS, error) { return fs.Sub(fsys, folder) }
+}
+
+// misnamed is the refusal of a scenario.yml: the file must be named scenario.yaml (one
+// name, so that a folder never holds two definitions and every tool finds it).
+func misnamed(file string) error {
+	return errs.Invalidf("rename it to "+spec.ScenarioFile,
+		"found %s; the file that defines a scenario must be named %s", file, spec.ScenarioFile)
+}
+
+// load reads every folder of fsys that holds a scenario.yaml, each opened with open;
+// shown is how errors name fsys's root.
+func load(fsys fs.FS, open func(string) (fs.FS, error), shown, source string, v Validation) (*Catalog, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cannot read scenarios in "+shown, "")
 	}
 	var folders []string
+	var broken []Broken
 	for _, e := range entries {
-		if _, err := fs.Stat(fsys, path.Join(e.Name(), spec.ScenarioFile)); e.IsDir() && err == nil {
+		if !e.IsDir() {
+			continue
+		}
+		if _, err := fs.Stat(fsys, path.Join(e.Name(), spec.ScenarioFile)); err == nil {
 			folders = append(folders, e.Name())
+		} else if _, err := fs.Stat(fsys, path.Join(e.Name(), misnamedFile)); err == nil {
+			broken = append(broken, Broken{Folder: e.Name(), Err: misnamed(filepath.Join(shown, e.Name(), misnamedFile))})
 		}
 	}
-	return loadFolders(fsys, shown, folders, source, v)
+	c, err := loadFolders(open, shown, folders, source, v)
+	if c != nil {
+		c.Broken = append(broken, c.Broken...)
+		sort.Slice(c.Broken, func(i, j int) bool { return c.Broken[i].Folder < c.Broken[j].Folder })
+	}
+	return c, err
 }
 
-// loadFolders loads the named scenario folders of fsys, reporting every problem of
-// every file at once.
-func loadFolders(fsys fs.FS, shown string, folders []string, source string, v Validation) (*Catalog, error) {
+// Broken is a scenario folder whose files have problems: the catalog lists it apart,
+// so that one broken scenario does not hide the good ones beside it.
+type Broken struct {
+	// Folder is the scenario's folder name (its metadata.name, when it is right).
+	Folder string
+	// Err lists every problem (an errs.Invalid wrapping a spec.ErrorList, mostly).
+	Err error
+}
+
+// loadFolders loads the named scenario folders, each opened with open. A folder with
+// problems goes to the catalog's Broken list; the good ones load regardless.
+func loadFolders(open func(string) (fs.FS, error), shown string, folders []string, source string, v Validation) (*Catalog, error) {
 	c := &Catalog{Source: source}
-	var problems spec.ErrorList
-	var other []error
 	for _, folder := range folders {
-		sc, err := loadOne(fsys, shown, folder, source, v)
-		var list spec.ErrorList
+		sc, err := loadOne(open, shown, folder, source, v)
 		switch {
-		case errors.As(err, &list):
-			problems = append(problems, list...)
+		case err != nil && errs.KindOf(err) == errs.Internal:
+			return nil, err
 		case err != nil:
-			other = append(other, err)
+			c.Broken = append(c.Broken, Broken{Folder: folder, Err: err})
 		default:
 			c.Scenarios = append(c.Scenarios, sc)
 		}
-	}
-	if len(other) > 0 {
-		return nil, other[0]
-	}
-	if len(problems) > 0 {
-		return nil, errs.Wrap(errs.Invalid, problems, "", "docs/scenarios.md describes every field of a scenario; scenarios/k8s-basics is a complete example")
 	}
 	sort.Slice(c.Scenarios, func(i, j int) bool { return c.Scenarios[i].Metadata.Name < c.Scenarios[j].Metadata.Name })
 	return c, nil
 }
 
-func loadOne(fsys fs.FS, shown, folder, source string, v Validation) (*Scenario, error) {
-	files, err := fs.Sub(fsys, folder)
-	if err != nil {
-		return nil, errs.Wrap(errs.Internal, err, "", "")
+// Err is nil when every scenario of the catalog loaded; otherwise errs.Invalid listing
+// every problem of every broken one, for commands that need all of them (test --all).
+func (c *Catalog) Err() error {
+	if len(c.Broken) == 0 {
+		return nil
 	}
+	var problems spec.ErrorList
+	var other []string
+	for _, b := range c.Broken {
+		var list spec.ErrorList
+		if errors.As(b.Err, &list) {
+			problems = append(problems, list...)
+		} else {
+			other = append(other, b.Err.Error())
+		}
+	}
+	if len(other) > 0 { // a folder that could not be read at all: every line, as text
+		if len(problems) > 0 {
+			other = append(other, problems.Error())
+		}
+		return errs.Invalidf(scenarioHint, "%s", strings.Join(other, "\n"))
+	}
+	return errs.Wrap(errs.Invalid, problems, "", scenarioHint)
+}
+
+const scenarioHint = "docs/scenarios.md describes every field of a scenario; scenarios/k8s-basics is a complete example"
+
+func loadOne(open func(string) (fs.FS, error), shown, folder, source string, v Validation) (*Scenario, error) {
 	file := filepath.ToSlash(filepath.Join(shown, folder, spec.ScenarioFile))
+	files, err := open(folder)
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "cannot read "+file, "")
+	}
 	data, err := fs.ReadFile(files, spec.ScenarioFile)
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cannot read "+file, "")
@@ -156,6 +235,11 @@ func (c *Catalog) Get(name string) (*Scenario, error) {
 	for _, s := range c.Scenarios {
 		if s.Metadata.Name == name {
 			return s, nil
+		}
+	}
+	for _, b := range c.Broken {
+		if b.Folder == name {
+			return nil, b.Err
 		}
 	}
 	where := "built into lab"

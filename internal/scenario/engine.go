@@ -219,7 +219,7 @@ func (e *Engine) running() (*State, *Scenario, error) {
 	}
 	if len(st.Steps) != len(sc.Spec.Steps) {
 		return nil, nil, errs.Invalidf("start it again with `lab scenario start "+st.Scenario+"`",
-			"scenario %s changed since it was started (it had %d steps, it has %d)", st.Scenario, len(st.Steps), len(sc.Spec.Steps))
+			"scenario %s changed since it was started (it had %s, it has %d)", st.Scenario, count(len(st.Steps), "step"), len(sc.Spec.Steps))
 	}
 	return st, sc, nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/grade"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
@@ -98,6 +99,8 @@ type gradeOptions struct {
 	hints map[string]int
 	// source names who runs a round's faults, for the chaos journal.
 	source string
+	// events receives a step per check instead of the engine's GradeEvents.
+	events event.Sink
 }
 
 // gradeStep grades a step's checks, during its gameday round when it has one.
@@ -113,7 +116,11 @@ func (e *Engine) gradeStep(ctx context.Context, sc *Scenario, index int, opts gr
 		return nil, err
 	}
 	defer closeTargets()
-	g := &grade.Grader{Targets: targets, HintLevel: opts.hints, Events: e.GradeEvents, Once: opts.once}
+	events := e.GradeEvents
+	if opts.events != nil {
+		events = opts.events
+	}
+	g := &grade.Grader{Targets: targets, HintLevel: opts.hints, Events: events, Once: opts.once}
 	rep := &StepReport{Index: index, Title: step.Title}
 	var report *grade.Report
 	if step.Round != nil && !opts.once {

@@ -2,10 +2,15 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/grade"
 )
 
 // Verdict of a check in a self-test.
@@ -31,6 +36,9 @@ type TestCheck struct {
 	Verdict Verdict `json:"verdict"`
 	// Why explains a bad or skipped verdict.
 	Why string `json:"why,omitempty"`
+	// Diff lists, for a check that did not pass after the solution, each field that
+	// differed: "path: expected X, got Y".
+	Diff []string `json:"diff,omitempty"`
 }
 
 // TestReport is the self-test of one scenario.
@@ -104,10 +112,13 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 		var before, after *StepReport
 		err := e.Events.Step(ctx, fmt.Sprintf("step %d: checks before the solution", i+1), func(ctx context.Context) error {
 			var err error
-			before, err = e.gradeStep(ctx, sc, i, gradeOptions{once: sc.Spec.Steps[i].Round == nil, source: source})
+			before, err = e.gradeStep(ctx, sc, i, gradeOptions{once: sc.Spec.Steps[i].Round == nil, source: source, events: e.selfTestEvents(true)})
+			if err == nil && before.Count(Pass) > 0 {
+				err = unproven(count(before.Count(Pass), "check") + " passed before the solution")
+			}
 			return err
 		})
-		if err != nil {
+		if !isUnproven(err) {
 			return err
 		}
 		if err := e.runSolution(ctx, sc, i); err != nil {
@@ -115,10 +126,13 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 		}
 		err = e.Events.Step(ctx, fmt.Sprintf("step %d: checks after the solution", i+1), func(ctx context.Context) error {
 			var err error
-			after, err = e.gradeStep(ctx, sc, i, gradeOptions{source: source})
+			after, err = e.gradeStep(ctx, sc, i, gradeOptions{source: source, events: e.selfTestEvents(false)})
+			if n := len(after.Checks) - after.Count(Pass) - after.Count(Skipped); err == nil && n > 0 {
+				err = unproven(count(n, "check") + " did not pass after the solution")
+			}
 			return err
 		})
-		if err != nil {
+		if !isUnproven(err) {
 			return err
 		}
 		rep.add(i, before, after)
@@ -126,11 +140,65 @@ func (e *Engine) testSteps(ctx context.Context, sc *Scenario, rep *TestReport) e
 	return nil
 }
 
+// unproven is a self-test phase whose checks did not behave: its progress step shows a
+// cross, and the test goes on (the report says which checks and why).
+type unproven string
+
+func (u unproven) Error() string { return string(u) }
+
+// isUnproven is true for nil and for an unproven phase: the errors a self-test goes
+// on after.
+func isUnproven(err error) bool {
+	var u unproven
+	return err == nil || errors.As(err, &u)
+}
+
+// count is n and a noun, plural unless n is 1: "1 check", "2 checks".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// selfTestEvents marks each check of a self-test by what it should do: before the
+// solution a failing check is right (a tick) and a passing one wrong (a cross); after
+// it, the other way round. A check this lab cannot evaluate is skipped either way.
+func (e *Engine) selfTestEvents(beforeSolution bool) event.Sink {
+	if e.GradeEvents == nil {
+		return nil
+	}
+	return selfTestSink{sink: e.GradeEvents, before: beforeSolution}
+}
+
+type selfTestSink struct {
+	sink   event.Sink
+	before bool
+}
+
+func (s selfTestSink) Emit(ev event.Event) {
+	switch {
+	case ev.Type == event.StepFail && grade.NeedsRealCluster(grade.Result{Outcome: grade.Error, Error: ev.Error}):
+		ev.Type, ev.Message, ev.Error = event.StepSkip, "needs a real cluster (simulated lab)", ""
+	case !s.before:
+	case ev.Type == event.StepDone:
+		ev.Type, ev.Error = event.StepFail, "passed before the solution: it cannot tell whether the step was done"
+	case ev.Type == event.StepFail:
+		outcome, _, _ := strings.Cut(ev.Error, ":")
+		ev.Type, ev.Error = event.StepDone, ""
+		ev.Fields = map[string]string{"before": outcome + ", as it should before the solution"}
+	}
+	s.sink.Emit(ev)
+}
+
 func (r *TestReport) add(step int, before, after *StepReport) {
 	for j := range after.Checks {
 		b, a := before.Checks[j], after.Checks[j]
 		tc := TestCheck{ID: a.Result.ID, Step: step + 1, Before: b.Outcome, After: a.Outcome}
 		tc.Verdict, tc.Why = verdict(b, a)
+		if tc.Verdict == Unproven && a.Outcome != Pass {
+			tc.Diff = a.Result.Evidence.Diff
+		}
 		switch tc.Verdict {
 		case Proven:
 			r.Proven++
@@ -155,7 +223,11 @@ func verdict(before, after CheckResult) (Verdict, string) {
 	case before.Outcome == Pass:
 		return Unproven, "passed before the solution: it cannot tell whether the step was done"
 	case after.Outcome != Pass:
-		return Unproven, fmt.Sprintf("did not pass after the solution (%s: %s)", after.Outcome, after.Result.Summary())
+		detail := after.Result.Summary()
+		if diff := after.Result.Evidence.Diff; len(diff) > 0 && after.Outcome == Fail {
+			detail = strings.Join(diff, "; ") // each field, with what was expected and found
+		}
+		return Unproven, fmt.Sprintf("did not pass after the solution (%s: %s)", after.Outcome, detail)
 	}
 	return Proven, ""
 }

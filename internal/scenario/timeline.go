@@ -13,6 +13,9 @@ import (
 type StartOptions struct {
 	// Instructor shows hints and solutions with each step.
 	Instructor bool
+	// Confirm asks before a scenario in progress on the lab (another one, or this one
+	// started over) loses its progress and namespace; nil goes ahead without asking.
+	Confirm func(question string) (bool, error)
 }
 
 // StartResult is what `lab scenario start` did.
@@ -39,7 +42,7 @@ func (e *Engine) Start(ctx context.Context, name string, opts StartOptions) (*St
 	defer unlock()
 	res := &StartResult{Scenario: sc}
 	_, res.Limits = sc.Supported(e.Lab.Simulated)
-	if err := e.stopPrevious(ctx, res); err != nil {
+	if err := e.stopPrevious(ctx, res, opts.Confirm); err != nil {
 		return nil, err
 	}
 	st, err := e.begin(ctx, sc, opts.Instructor)
@@ -54,12 +57,27 @@ func (e *Engine) Start(ctx context.Context, name string, opts StartOptions) (*St
 	return res, err
 }
 
-// stopPrevious tears down another scenario running on the lab, if any; the same one
-// restarted is torn down by begin.
-func (e *Engine) stopPrevious(ctx context.Context, res *StartResult) error {
+// stopPrevious tears down another scenario running on the lab, if any, once confirm
+// agrees when it is not finished; the same one restarted is torn down by begin.
+func (e *Engine) stopPrevious(ctx context.Context, res *StartResult, confirm func(string) (bool, error)) error {
 	prev, err := e.loadState()
 	if err != nil || prev == nil {
 		return err
+	}
+	if !prev.Finished() && confirm != nil {
+		score := prev.Score()
+		what := "Stop it to start " + res.Scenario.Metadata.Name + "?"
+		if prev.Scenario == res.Scenario.Metadata.Name {
+			what = "Start it over?"
+		}
+		ok, err := confirm(fmt.Sprintf("Scenario %s is in progress on lab %s (step %d of %d, score %d/%d). %s Its progress and everything in namespace %s go.",
+			prev.Scenario, e.Lab.Name, min(prev.Step+1, len(prev.Steps)), len(prev.Steps), score.Awarded, score.Total, what, prev.Namespace))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.New(errs.Invalid, "start cancelled: nothing was changed", "scenario "+prev.Scenario+" goes on where it was")
+		}
 	}
 	res.Replaced = prev.Scenario
 	if prev.Scenario == res.Scenario.Metadata.Name && prev.Source == res.Scenario.Source {

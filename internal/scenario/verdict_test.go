@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/grade"
 )
 
@@ -53,6 +54,11 @@ func TestVerdict(t *testing.T) {
 		{"passes before the solution", check(Pass, ""), check(Pass, ""), Unproven, "passed before the solution"},
 		{"fails after the solution", check(Fail, ""), check(Fail, ""), Unproven, "did not pass after the solution (fail: expected 3, got 1)"},
 		{"errors after the solution", check(Fail, ""), check(Error, "no data"), Unproven, "did not pass after the solution (error: no data)"},
+		{"a field differs after the solution", check(Fail, ""), func() CheckResult {
+			c := check(Fail, "")
+			c.Result.Evidence.Diff = []string{"spec.replicas: expected 3, got 2"}
+			return c
+		}(), Unproven, "did not pass after the solution (fail: spec.replicas: expected 3, got 2)"},
 		{"skipped on a simulated lab", check(Skipped, skip), check(Skipped, skip), NotRun, skip},
 	}
 	for _, tt := range tests {
@@ -77,5 +83,37 @@ func TestStepReportTotals(t *testing.T) {
 	}})
 	if !rep.Passed || rep.Awarded != 5 || rep.Points != 15 || rep.SkippedPoints != 5 || rep.Err() != nil {
 		t.Errorf("report = %+v, err %v; want passed, 5 of 15 points, 5 skipped", rep, rep.Err())
+	}
+}
+
+// TestSelfTestMarks: before the solution a failing check is a tick and a passing one a
+// cross; after it, the grader's marks stand; a check the lab cannot evaluate is skipped.
+func TestSelfTestMarks(t *testing.T) {
+	t.Parallel()
+	simulated := "error: " + grade.ErrSimulatedPrometheus.Error()
+	tests := []struct {
+		before bool
+		in     event.Event
+		want   event.Type
+	}{
+		{true, event.Event{Type: event.StepFail, Step: "c", Error: "fail: expected exists, got not found"}, event.StepDone},
+		{true, event.Event{Type: event.StepFail, Step: "c", Error: "error: rule not loaded"}, event.StepDone},
+		{true, event.Event{Type: event.StepDone, Step: "c"}, event.StepFail},
+		{true, event.Event{Type: event.StepFail, Step: "c", Error: simulated}, event.StepSkip},
+		{true, event.Event{Type: event.StepStart, Step: "c"}, event.StepStart},
+		{false, event.Event{Type: event.StepFail, Step: "c", Error: "fail: expected 3, got 2"}, event.StepFail},
+		{false, event.Event{Type: event.StepDone, Step: "c"}, event.StepDone},
+		{false, event.Event{Type: event.StepFail, Step: "c", Error: simulated}, event.StepSkip},
+	}
+	for _, tt := range tests {
+		rec := &event.Recorder{}
+		(&Engine{GradeEvents: rec}).selfTestEvents(tt.before).Emit(tt.in)
+		got := rec.Events()
+		if len(got) != 1 || got[0].Type != tt.want || got[0].Step != tt.in.Step {
+			t.Errorf("before=%v %s %q -> %+v, want %s", tt.before, tt.in.Type, tt.in.Error, got, tt.want)
+		}
+	}
+	if (&Engine{}).selfTestEvents(true) != nil {
+		t.Error("without grade events, a self-test must not invent a sink")
 	}
 }

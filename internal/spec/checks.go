@@ -186,7 +186,10 @@ func (c *Check) Default() {
 		c.Timeout = DefaultCheckTimeout
 	}
 	if c.Interval == 0 {
-		c.Interval = min(DefaultCheckInterval, c.Timeout)
+		c.Interval = DefaultCheckInterval
+		if c.Timeout > 0 { // a negative timeout is the timeout's problem alone
+			c.Interval = min(DefaultCheckInterval, c.Timeout)
+		}
 	}
 	if c.Consecutive == 0 {
 		c.Consecutive = 1

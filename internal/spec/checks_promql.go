@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -36,10 +37,18 @@ func describePromQLError(expr string, err error) string {
 		return fmt.Sprintf("is not valid PromQL: %v", err)
 	}
 	first := list[0]
-	line, column := positionIn(expr, int(first.PositionRange.Start))
+	// An unclosed bracket is found at the end of the input, which in a block scalar is
+	// after its last newline: a line past the query. The place to fix it is the end of
+	// the query's text.
+	end := len(strings.TrimRight(expr, " \t\r\n"))
+	offset := int(first.PositionRange.Start)
+	line, column := positionIn(expr, min(offset, end))
 	where := fmt.Sprintf("column %d", column)
 	if line > 1 {
 		where = fmt.Sprintf("line %d, column %d", line, column)
+	}
+	if offset >= end {
+		return fmt.Sprintf("PromQL parse error at the end of the expression (%s): %v", where, first.Err)
 	}
 	return fmt.Sprintf("PromQL parse error at %s of the expression: %v", where, first.Err)
 }

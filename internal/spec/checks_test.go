@@ -42,7 +42,13 @@ func TestLoadChecksErrorPlaces(t *testing.T) {
 		line        int
 		contains    string
 	}{
-		{"promql-parse-error", "spec.checks[0].promql.query", 8, "column 34 of the expression"},
+		{"promql-parse-error", "spec.checks[0].promql.query", 8, "at the end of the expression (column 34): unclosed left parenthesis"},
+		{"promql-unclosed", "spec.checks[0].promql.query", 8, "at the end of the expression (line 2, column 33): unclosed left parenthesis"},
+		{"durations", "spec.checks[0].timeout", 7, "100000000h is too long for a duration"},
+		{"matchers", "spec.checks[0].resource.match.spec.replicas.op", 12, `must be one of exists, ==, !=, >, >=, <, <=, got "=>"`},
+		{"matchers", `spec.checks[1].resource.match.metadata.annotations["deployment.kubernetes.io/revision"].value`, 19, `must be a number for op >=, got "2"`},
+		{"matchers", "spec.checks[4].resource.match.spec.replicas.unit", 41, "a matcher has op and value only"},
+		{"durations", "spec.checks[1].timeout", 10, `got "30x": units are ns, us, ms, s, m and h`},
 		{"promql-parse-error", "spec.checks[1].promql.query", 13, `column 5 of the expression: unknown function with name "rtae"`},
 		{"promql-multiline", "spec.checks[0].promql.query", 8, "line 2, column"},
 		{"promql-range-vector", "spec.checks[0].promql.query", 8, "range vector"},
@@ -154,5 +160,51 @@ func TestPositionIn(t *testing.T) {
 		if line, column := positionIn(tt.expr, tt.offset); line != tt.line || column != tt.column {
 			t.Errorf("positionIn(%q, %d) = %d:%d, want %d:%d", tt.expr, tt.offset, line, column, tt.line, tt.column)
 		}
+	}
+}
+
+// TestNegativeTimeoutBlamedAlone: a negative timeout with no interval written is one
+// problem, the timeout's; the default interval does not copy it and fail too.
+func TestNegativeTimeoutBlamedAlone(t *testing.T) {
+	t.Parallel()
+	const file = "testdata/checks/bad/durations.yaml"
+	_, err := LoadChecks(file, readFile(t, file))
+	for _, e := range requireFieldErrors(t, err) {
+		if strings.HasPrefix(e.Field, "spec.checks[2].") && e.Field != "spec.checks[2].timeout" {
+			t.Errorf("a negative timeout also blamed %s: %s", e.Field, e.Message)
+		}
+	}
+}
+
+// TestMatchersDecoded: a mapping with op in a match becomes a spec.Matcher, anywhere in
+// the partial object (lists included); the rest of the object stays as written.
+func TestMatchersDecoded(t *testing.T) {
+	t.Parallel()
+	doc := `apiVersion: lab.cloudnativelab.io/v1alpha1
+kind: Checks
+metadata: {name: rollout}
+spec:
+  checks:
+    - id: rolled-out
+      resource:
+        apiVersion: apps/v1
+        kind: Deployment
+        name: backend
+        match:
+          metadata: {annotations: {deployment.kubernetes.io/revision: {op: ">=", value: 2}}}
+          spec: {template: {spec: {containers: [{name: app, image: {op: exists}}]}}}
+`
+	checks, err := LoadChecks("rollout.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := checks.Spec.Checks[0].Resource.Match
+	rev := m["metadata"].(map[string]any)["annotations"].(map[string]any)["deployment.kubernetes.io/revision"]
+	if got, ok := rev.(Matcher); !ok || got.Op != ">=" || got.Value == nil || *got.Value != 2 {
+		t.Errorf("revision matcher = %#v, want >= 2", rev)
+	}
+	container := m["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+	if got, ok := container["image"].(Matcher); !ok || got.Op != MatchExists || container["name"] != "app" {
+		t.Errorf("container = %#v, want name app and an exists matcher on image", container)
 	}
 }

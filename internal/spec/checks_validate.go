@@ -229,6 +229,11 @@ func (r *ResourceCheck) validate(src *Source, path string) {
 	if r.Match != nil && len(r.Match) == 0 {
 		src.Addf(path+".match", "is empty: give the fields the object must have, or leave match out")
 	}
+	if _, isMatcher := r.Match["op"]; isMatcher {
+		src.Addf(path+".match.op", "a matcher goes on a field of the object, such as spec: {replicas: {op: \">=\", value: 2}}")
+	} else {
+		validateMatch(src, path+".match", r.Match)
+	}
 	if c := r.Condition; c != nil {
 		if c.Type == "" {
 			src.Addf(path+".condition.type", "is required, such as Ready or Available")

@@ -21,9 +21,9 @@ func EmbeddedLabNames() []string {
 	return names
 }
 
-// EmbeddedLab loads a built-in lab by name; an unknown name is errs.Invalid and lists the
+// EmbeddedLab loads a built-in lab by name, with env as LoadLab; an unknown name is errs.Invalid and lists the
 // available ones.
-func EmbeddedLab(name string) (*Lab, error) {
+func EmbeddedLab(name string, env ...LabEnv) (*Lab, error) {
 	names := EmbeddedLabNames()
 	if !slices.Contains(names, name) {
 		return nil, errs.Invalidf("use one of the built-in labs or the path to a lab file",
@@ -34,5 +34,5 @@ func EmbeddedLab(name string) (*Lab, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "reading built-in lab "+name, "")
 	}
-	return LoadLab(path.Join("labs", file), data)
+	return LoadLab(path.Join("labs", file), data, env...)
 }

@@ -15,6 +15,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the .err golden files of testdata/bad")
 
+// testLabEnv is the stack catalog the bad lab files are checked against.
+var testLabEnv = LabEnv{Stacks: []string{"demo-shop", "logging", "monitoring"}}
+
 // TestLoadLabBadFiles compares the errors for each testdata/bad/X.yaml with X.err.
 func TestLoadLabBadFiles(t *testing.T) {
 	t.Parallel()
@@ -26,7 +29,7 @@ func TestLoadLabBadFiles(t *testing.T) {
 		file = filepath.ToSlash(file)
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
 			t.Parallel()
-			lab, err := LoadLab(file, readFile(t, file))
+			lab, err := LoadLab(file, readFile(t, file), testLabEnv)
 			if err == nil {
 				t.Fatalf("LoadLab accepted a bad file: %+v", lab)
 			}

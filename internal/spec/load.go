@@ -12,10 +12,18 @@ import (
 // labHint follows every list of problems in a lab file.
 const labHint = "the built-in labs default and full are commented examples of every field"
 
-// LoadLab reads a lab file strictly, applies defaults and validates it. The error lists
-// every problem, each as file:line: field: message, and is an errs.Invalid wrapping an
-// ErrorList.
-func LoadLab(file string, data []byte) (*Lab, error) {
+// LabEnv is what a lab file is checked against beyond its own text; a nil field is
+// not checked.
+type LabEnv struct {
+	// Stacks are the stack catalog's names: spec.stacks must name them, and an unknown
+	// one is reported at its line.
+	Stacks []string
+}
+
+// LoadLab reads a lab file strictly, applies defaults and validates it, with env when
+// one is given (at most one). The error lists every problem, each as file:line: field:
+// message, and is an errs.Invalid wrapping an ErrorList.
+func LoadLab(file string, data []byte, env ...LabEnv) (*Lab, error) {
 	var lab Lab
 	src, err := DecodeVersioned(file, data, APIVersion, KindLab, &lab)
 	if src == nil {
@@ -24,15 +32,22 @@ func LoadLab(file string, data []byte) (*Lab, error) {
 	src.Hint = labHint
 	lab.checkExplicitCounts(src)
 	lab.Default()
-	lab.validate(src)
+	lab.validate(src, firstEnv(env))
 	if err := src.Err(); err != nil {
 		return nil, err
 	}
 	return &lab, nil
 }
 
+func firstEnv(env []LabEnv) LabEnv {
+	if len(env) == 0 {
+		return LabEnv{}
+	}
+	return env[0]
+}
+
 // LoadLabFile is LoadLab for a file on disk.
-func LoadLabFile(path string) (*Lab, error) {
+func LoadLabFile(path string, env ...LabEnv) (*Lab, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, errs.Invalidf("check the path, or use a built-in lab", "lab file %s does not exist", path)
@@ -40,7 +55,7 @@ func LoadLabFile(path string) (*Lab, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cannot read lab file", "")
 	}
-	return LoadLab(path, data)
+	return LoadLab(path, data, env...)
 }
 
 // Default fills what a lab file may leave out. It is what LoadLab applies; call it on a
@@ -88,7 +103,7 @@ func defaultNodes() []NodeGroup {
 func (l *Lab) Validate() error {
 	src := NewSource("")
 	src.Hint = labHint
-	l.validate(src)
+	l.validate(src, LabEnv{})
 	return src.Err()
 }
 

@@ -3,7 +3,9 @@ package spec
 import (
 	"encoding"
 	"errors"
+	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,23 @@ func (d *decoder) decodeText(n *yaml.Node, path string, out reflect.Value) {
 	}
 }
 
+// durationSyntax is the shape of a Go duration: numbers, each with a unit of letters.
+var durationSyntax = regexp.MustCompile(`^[-+]?([0-9]*(\.[0-9]*)?[a-zµμ]+)+$`)
+
+var durationUnit = regexp.MustCompile(`[a-zµμ]+`)
+
+// validUnits reports whether every unit of a duration-shaped text is one Go knows.
+func validUnits(s string) bool {
+	for _, unit := range durationUnit.FindAllString(s, -1) {
+		switch unit {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (d *decoder) decodeDuration(n *yaml.Node, path string, out reflect.Value) {
 	const want = `a duration such as "30s" or "3m"`
 	if n.Kind != yaml.ScalarNode {
@@ -32,11 +51,17 @@ func (d *decoder) decodeDuration(n *yaml.Node, path string, out reflect.Value) {
 		return
 	}
 	v, err := time.ParseDuration(n.Value)
-	if err != nil {
+	switch {
+	case err == nil:
+		out.SetInt(int64(v))
+	case durationSyntax.MatchString(n.Value) && validUnits(n.Value):
+		// Written as a duration, and too long for one: not a type error.
+		d.fail(n, path, "%s is too long for a duration (at most %s, about 292 years)", n.Value, time.Duration(math.MaxInt64))
+	case n.ShortTag() == "!!str" && durationSyntax.MatchString(n.Value):
+		d.fail(n, path, "expected %s, got %q: units are ns, us, ms, s, m and h", want, n.Value)
+	default:
 		d.wrongType(n, path, want)
-		return
 	}
-	out.SetInt(int64(v))
 }
 
 // decodeString takes any scalar's text: "version: 1.30" keeps "1.30" rather than failing,

@@ -71,7 +71,7 @@ func (v *scenarioValidator) scenario(sc *Scenario) {
 	} else {
 		validatePositive(v.src, "spec.duration", s.Duration, MaxScenarioDuration)
 	}
-	v.stacks(s.Stacks)
+	validateStacks(v.src, "spec.stacks", s.Stacks, v.env.Stacks)
 	for i, f := range s.Files {
 		v.path(indexPath("spec.files", i), f, true)
 	}
@@ -87,18 +87,6 @@ func (v *scenarioValidator) metadata(m ScenarioMetadata) {
 	}
 	if strings.TrimSpace(m.Title) == "" {
 		v.src.Addf("metadata.title", "is required: the title lists show")
-	}
-}
-
-func (v *scenarioValidator) stacks(stacks []string) {
-	validateStacks(v.src, "spec.stacks", stacks)
-	if v.env.Stacks == nil {
-		return
-	}
-	for i, s := range stacks {
-		if dnsLabel.MatchString(s) {
-			validateOneOf(v.src, indexPath("spec.stacks", i), s, v.env.Stacks...)
-		}
 	}
 }
 
@@ -377,8 +365,9 @@ func (v *scenarioValidator) apply(p, file string) {
 	}
 }
 
-// path checks that a path of the scenario's folder exists; dirOK allows folders. It
-// reports whether the path is usable.
+// path checks that a path of the scenario's folder exists and that no symbolic link on
+// the way, or inside it when it is a folder, leads out of the folder; dirOK allows
+// folders. It reports whether the path is usable.
 func (v *scenarioValidator) path(p, file string, dirOK bool) bool {
 	clean := cleanPath(file)
 	if clean == "" {
@@ -387,6 +376,10 @@ func (v *scenarioValidator) path(p, file string, dirOK bool) bool {
 	}
 	if v.env.Files == nil {
 		return true
+	}
+	if msg := linkProblem(v.env.Files, clean); msg != "" {
+		v.src.Addf(p, "%s", msg)
+		return false
 	}
 	info, err := fs.Stat(v.env.Files, clean)
 	switch {

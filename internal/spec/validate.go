@@ -22,10 +22,10 @@ const (
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // validate records every problem of a defaulted lab in src.
-func (l *Lab) validate(src *Source) {
+func (l *Lab) validate(src *Source, env LabEnv) {
 	validateName(src, "metadata.name", l.Metadata.Name)
 	l.Spec.Cluster.validate(src, "spec.cluster")
-	validateStacks(src, "spec.stacks", l.Spec.Stacks)
+	validateStacks(src, "spec.stacks", l.Spec.Stacks, env.Stacks)
 	validateOneOf(src, "spec.profile", l.Spec.Profile, ProfileLite, ProfileFull)
 	validateValues(src, "spec.values", l.Spec.Values, l.Spec.Stacks)
 }
@@ -147,7 +147,7 @@ func validatePorts(src *Source, path string, ports []int) {
 	}
 }
 
-func validateStacks(src *Source, path string, stacks []string) {
+func validateStacks(src *Source, path string, stacks, known []string) {
 	firstIndex := map[string]int{}
 	for i, stack := range stacks {
 		stackPath := indexPath(path, i)
@@ -160,6 +160,9 @@ func validateStacks(src *Source, path string, stacks []string) {
 			continue
 		}
 		firstIndex[stack] = i
+		if known != nil {
+			validateOneOf(src, stackPath, stack, known...)
+		}
 	}
 }
 

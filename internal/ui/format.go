@@ -2,6 +2,7 @@ package ui
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -39,4 +40,13 @@ func FormatNames() string {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ", ")
+}
+
+// Count is n and a noun, plural unless n is 1: "1 step", "3 steps", "0 points". Nouns
+// whose plural is not noun+"s" are not for Count.
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

@@ -121,3 +121,13 @@ func screen(out string) string {
 	}
 	return b.String()
 }
+
+// TestCount: "1 step", never "1 steps".
+func TestCount(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "0 steps", 1: "1 step", 2: "2 steps"} {
+		if got := Count(n, "step"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func TestInvalidInput(t *testing.T) {
 		args   []string
 		stderr []string
 	}{
-		{"a PromQL error names file, line and column", []string{"grade", bad}, []string{bad + ":7: spec.checks[0].promql.query: PromQL parse error at column 7"}},
+		{"a PromQL error names file, line and column", []string{"grade", bad}, []string{bad + ":7: spec.checks[0].promql.query: PromQL parse error at the end of the expression (column 7): unclosed left parenthesis"}},
 		{"a missing file", []string{"grade", "missing/checks.yaml"}, []string{"checks file missing/checks.yaml does not exist"}},
 		{"a scenario name", []string{"grade", "prometheus-alerting"}, []string{"lab grade does not take scenario names"}},
 		{"--step needs a scenario", []string{"grade", good, "--step", "2"}, []string{"--step needs a scenario"}},
@@ -49,6 +49,7 @@ func TestInvalidInput(t *testing.T) {
 		{"--watch with another format", []string{"grade", good, "--watch", "-o", "json"}, []string{"--watch redraws a table"}},
 		{"a bad Prometheus URL", []string{"grade", good, "--prometheus-url", "localhost:9090"}, []string{`invalid --prometheus-url "localhost:9090"`}},
 		{"no argument", []string{"grade"}, []string{"takes one checks file"}},
+		{"an unknown lab", []string{"grade", good, "--name", "no-such-lab"}, []string{`no lab named "no-such-lab"`}},
 		{"a bad Alertmanager URL", []string{"grade", am, "--alertmanager-url", "localhost:9093"}, []string{`invalid --alertmanager-url "localhost:9093"`}},
 		{"pending from Alertmanager", []string{"grade", pending}, []string{pending + ":7: spec.checks[0].alert.state: pending is a state only Prometheus knows"}},
 	}

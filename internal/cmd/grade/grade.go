@@ -207,6 +207,9 @@ func connectOptions(ctx context.Context, f *cmdutil.Factory, opts *Options, chec
 		return conn, err
 	}
 	st, err := m.Status(ctx, name)
+	if errs.KindOf(err) == errs.Invalid {
+		return conn, err // no such lab: the command is wrong (exit 2), no check can say more
+	}
 	if err != nil {
 		conn.KubeconfigErr = withHint(err)
 		return conn, nil

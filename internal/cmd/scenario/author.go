@@ -70,7 +70,7 @@ func runAuto(ctx context.Context, f *cmdutil.Factory, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: true})
+	res, err := e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: true, Confirm: f.Confirm})
 	if err != nil {
 		return err
 	}
@@ -169,6 +169,11 @@ func runTest(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) error {
 }
 
 func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) ([]*scenario.TestReport, error) {
+	if opts.All { // every scenario, or none: the folder's problems come before the lab's
+		if err := allLoad(opts.Dir); err != nil {
+			return nil, err
+		}
+	}
 	p := f.IO.Progress(ui.FormatTable)
 	defer p.Close()
 	e, err := engine(ctx, f, &opts.Common, p)
@@ -194,6 +199,20 @@ func testScenarios(ctx context.Context, f *cmdutil.Factory, opts *TestOptions) (
 	return reports, nil
 }
 
+// allLoad is nil when every scenario of --dir (or lab's) loads: a broken one would
+// make "all passed" a lie.
+func allLoad(dir string) error {
+	source, err := sourceOf(dir)
+	if err != nil {
+		return err
+	}
+	c, err := loader(source)
+	if err != nil {
+		return err
+	}
+	return c.Err()
+}
+
 // testVerdict sums up and picks the exit code.
 func testVerdict(f *cmdutil.Factory, reports []*scenario.TestReport) error {
 	failed, errored, proven, skipped := 0, 0, 0, 0
@@ -207,13 +226,13 @@ func testVerdict(f *cmdutil.Factory, reports []*scenario.TestReport) error {
 			failed++
 		}
 	}
-	f.IO.Notef("%d scenario(s): %d check(s) proven, %d skipped (need a real cluster), %d scenario(s) with bad checks, %d that could not run",
-		len(reports), proven, skipped, failed, errored)
+	f.IO.Notef("%s: %s proven, %d skipped (need a real cluster), %d with bad checks, %d that could not run",
+		ui.Count(len(reports), "scenario"), ui.Count(proven, "check"), skipped, failed, errored)
 	switch {
 	case errored > 0:
-		return errs.New(errs.Unavailable, fmt.Sprintf("%d scenario(s) could not be tested: a setup or solution failed", errored), "the WHY column says what failed")
+		return errs.New(errs.Unavailable, ui.Count(errored, "scenario")+" could not be tested: a setup or solution failed", "the WHY column says what failed")
 	case failed > 0:
-		return errs.New(errs.ChecksFailed, fmt.Sprintf("%d scenario(s) have checks that do not tell a done step from one not done", failed), "the WHY column says, for each bad check, what it did")
+		return errs.New(errs.ChecksFailed, ui.Count(failed, "scenario")+" with checks that do not tell a done step from one not done", "the WHY column says, for each bad check, what it did")
 	}
 	return nil
 }

@@ -2,14 +2,17 @@ package scenario
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/internal/cmdutil"
+	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/scenario"
+	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
@@ -22,6 +25,13 @@ func NewListCmd(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the scenarios, and whether each can be fully graded on the lab",
+		Long: `List the scenarios (built into lab, or those of --dir) and whether the lab can grade
+every check of each.
+
+A scenario folder that cannot be loaded does not hide the others: it is listed as
+BROKEN (with a "problems" list in -o json), every problem is printed as
+file:line: field: message, and the exit code is 2, so that a script notices; the good
+scenarios can still be started.`,
 		Example: `  lab scenario list
   lab scenario list --dir ./my-course -o json`,
 		Args: cmdutil.NoArgs,
@@ -49,6 +59,9 @@ type Entry struct {
 	Supported *bool  `json:"supported,omitempty"`
 	Limits    string `json:"limits,omitempty"`
 	Source    string `json:"source"`
+	// Problems are why a scenario folder could not be loaded (file:line: field:
+	// message each); the other fields but name and source are then empty.
+	Problems []string `json:"problems,omitempty"`
 }
 
 func summarize(sc *scenario.Scenario, l *scenario.Lab) Entry {
@@ -79,11 +92,48 @@ func runList(ctx context.Context, f *cmdutil.Factory, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	list := make([]Entry, len(c.Scenarios))
-	for i, sc := range c.Scenarios {
-		list[i] = summarize(sc, e.Lab)
+	list := make([]Entry, 0, len(c.Scenarios)+len(c.Broken))
+	for _, sc := range c.Scenarios {
+		list = append(list, summarize(sc, e.Lab))
 	}
-	return f.IO.Printer(format).Print(list, func() ui.View { return listTable(list, e.Lab) })
+	for _, b := range c.Broken {
+		list = append(list, Entry{Name: b.Folder, Stacks: []string{}, Source: c.Source, Problems: problemLines(b.Err)})
+	}
+	if err := f.IO.Printer(format).Print(list, func() ui.View { return listTable(list, e.Lab) }); err != nil {
+		return err
+	}
+	return brokenErr(c)
+}
+
+// brokenErr fails a listing that has broken scenarios with exit 2, after printing the
+// good ones: the folder is invalid input, and a script or CI job must notice it, while
+// a trainee still sees what can be started.
+func brokenErr(c *scenario.Catalog) error {
+	if len(c.Broken) == 0 {
+		return nil
+	}
+	names := make([]string, len(c.Broken))
+	for i, b := range c.Broken {
+		names[i] = b.Folder
+	}
+	msg := fmt.Sprintf("%s in %s cannot be loaded (%s)", ui.Count(len(c.Broken), "scenario"), c.Source, strings.Join(names, ", "))
+	if len(c.Scenarios) > 0 {
+		msg += "; the others can be started"
+	}
+	return errs.Wrap(errs.Invalid, c.Err(), msg, "docs/scenarios.md describes every field of a scenario; the good ones can be started as they are")
+}
+
+// problemLines is an error's problems, one a line.
+func problemLines(err error) []string {
+	var list spec.ErrorList
+	if errors.As(err, &list) {
+		lines := make([]string, len(list))
+		for i, p := range list {
+			lines[i] = p.Error()
+		}
+		return lines
+	}
+	return []string{err.Error()}
 }
 
 func listTable(list []Entry, l *scenario.Lab) *ui.Table {
@@ -93,6 +143,10 @@ func listTable(list []Entry, l *scenario.Lab) *ui.Table {
 	}
 	t := ui.NewTable("NAME", "TITLE", "LEVEL", "DURATION", "STACKS", header)
 	for _, s := range list {
+		if len(s.Problems) > 0 {
+			t.AddRow(s.Name, "BROKEN: "+ui.Count(len(s.Problems), "problem")+" (listed below)", "-", "-", "-", "cannot start")
+			continue
+		}
 		t.AddRow(s.Name, s.Title, s.Level, s.Duration, orNone(strings.Join(s.Stacks, ", ")), supportCell(s))
 	}
 	return t
@@ -178,10 +232,29 @@ func runShow(ctx context.Context, f *cmdutil.Factory, opts *ShowOptions) error {
 		}
 		shown.Steps = append(shown.Steps, s)
 	}
-	return f.IO.Printer(format).Print(shown, func() ui.View { return showDetails(sc, shown) })
+	start := startCommand(&opts.Common, sc.Metadata.Name)
+	return f.IO.Printer(format).Print(shown, func() ui.View { return showDetails(sc, shown, start) })
 }
 
-func showDetails(sc *scenario.Scenario, s Shown) *ui.Details {
+// startCommand is the command that starts a scenario with the flags it was found
+// with: a --dir scenario is not found without its --dir.
+func startCommand(c *Common, name string) string {
+	cmd := "lab scenario start " + name
+	if c.Dir != "" {
+		cmd += " --dir " + shellQuote(c.Dir)
+	}
+	return cmd + nextFor(c).nameFlag
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func showDetails(sc *scenario.Scenario, s Shown, start string) *ui.Details {
 	d := ui.NewDetails().
 		Add("Name", s.Name).
 		Add("Title", s.Title).
@@ -193,7 +266,7 @@ func showDetails(sc *scenario.Scenario, s Shown) *ui.Details {
 		Add("Points", fmt.Sprint(s.Points))
 	var steps []string
 	for i, st := range s.Steps {
-		steps = append(steps, fmt.Sprintf("%d. %s (%d points: %s)", i+1, st.Title, st.Points, strings.Join(st.Checks, ", ")))
+		steps = append(steps, fmt.Sprintf("%d. %s (%s: %s)", i+1, st.Title, ui.Count(st.Points, "point"), strings.Join(st.Checks, ", ")))
 	}
 	d.Add("Steps", strings.Join(steps, "\n"))
 	if s.Supported != nil && !*s.Supported {
@@ -202,5 +275,5 @@ func showDetails(sc *scenario.Scenario, s Shown) *ui.Details {
 	if s.Source != scenario.SourceEmbedded {
 		d.Add("Source", s.Source)
 	}
-	return d.Note("start it with `lab scenario start " + s.Name + "`")
+	return d.Note("start it with `" + start + "`")
 }

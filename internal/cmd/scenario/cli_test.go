@@ -108,6 +108,44 @@ func TestEveryScenarioOnASimLab(t *testing.T) {
 		t.Errorf("no scenario state written: %v", err)
 	}
 	machineReadableStartAndSolve(t, env)
+	symlinkedSetupRefused(t, env)
+}
+
+// symlinkedSetupRefused is `lab scenario test --all --dir` of a course whose scenario's
+// setup folder is a link to a folder outside it, holding a Namespace: the test exits 2
+// at the setup entry's line, and the lab's API server has no such namespace (lab grade
+// asks it). Before links were resolved, this exited 0 and created the namespace.
+func symlinkedSetupRefused(t *testing.T, env map[string]string) {
+	t.Helper()
+	root := t.TempDir()
+	outside := filepath.Join(root, "outside")
+	if err := os.MkdirAll(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "ns.yaml"), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: outside-by-link}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "course")
+	copyTree(t, "../../scenario/testdata/scenarios/tiny", filepath.Join(dir, "tiny"))
+	setup := filepath.Join(dir, "tiny", "setup")
+	if err := os.RemoveAll(setup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../outside", setup); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runLab(t, env, "scenario", "test", "--all", "--dir", dir, "--name", "scenarios")
+	if code != errs.ExitInvalid || !strings.Contains(stderr, "tiny/scenario.yaml:12: spec.setup[0].apply: setup is a symbolic link to ../../outside, outside the scenario's folder") {
+		t.Errorf("scenario test of a linked setup: exit %d, want %d at the setup's line\n%s\n%s", code, errs.ExitInvalid, stdout, stderr)
+	}
+	checks := filepath.Join(root, "checks.yaml")
+	doc := "apiVersion: lab.cloudnativelab.io/v1alpha1\nkind: Checks\nmetadata: {name: escape}\nspec:\n  checks:\n    - {id: outside, timeout: 1s, interval: 500ms, resource: {apiVersion: v1, kind: Namespace, name: outside-by-link}}\n"
+	if err := os.WriteFile(checks, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runLab(t, env, "grade", checks, "--name", "scenarios"); code != errs.ExitChecksFailed || !strings.Contains(stdout, "not found") {
+		t.Errorf("lab grade of the outside namespace: exit %d, want %d (not found)\n%s\n%s", code, errs.ExitChecksFailed, stdout, stderr)
+	}
 }
 
 // machineReadableStartAndSolve checks that start and solve with -o json print one JSON

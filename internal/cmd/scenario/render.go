@@ -24,7 +24,7 @@ func (n next) cmd(sub string) string { return "lab scenario " + sub + n.nameFlag
 
 // writeStep prints a step as a trainee reads it, and what to run when done.
 func writeStep(w io.Writer, v *scenario.StepView, n next) {
-	fmt.Fprintf(w, "\nStep %d of %d: %s (%d points)\n\n%s\n", v.Number, v.Total, v.Title, v.Points, v.Text)
+	fmt.Fprintf(w, "\nStep %d of %d: %s (%s)\n\n%s\n", v.Number, v.Total, v.Title, ui.Count(v.Points, "point"), v.Text)
 	if v.Round != "" {
 		fmt.Fprintf(w, "\nChecking this step runs a chaos round (%s): the checks must hold while it lasts.\n", v.Round)
 	}
@@ -108,7 +108,7 @@ func writeCheck(io *ui.IO, out *scenario.CheckOutcome, n next) error {
 	}
 	fmt.Fprint(w, checkDetails(rep))
 	if skipped := rep.Count(scenario.Skipped); skipped > 0 {
-		fmt.Fprintf(w, "\n%d check(s) skipped: this lab cannot evaluate them (%d points not awarded).\n", skipped, rep.SkippedPoints)
+		fmt.Fprintf(w, "\n%s skipped: this lab cannot evaluate them (%s not awarded).\n", ui.Count(skipped, "check"), ui.Count(rep.SkippedPoints, "point"))
 	}
 	if !rep.Passed {
 		fmt.Fprintf(w, "\nStep %d of %d is not done yet: %d/%d points.\n", rep.Index+1, total, rep.Awarded, rep.Points)
@@ -144,7 +144,7 @@ func writeFinished(w io.Writer, name string, sc scenario.Score, st *scenario.Sta
 	}
 	fmt.Fprintf(w, "\n★ Scenario %s complete%s. Final score: %d/%d (%d%%).\n", name, took, sc.Awarded, sc.Total, sc.Percent())
 	if sc.Skipped > 0 {
-		fmt.Fprintf(w, "%d points were not graded: their checks need a real cluster (`lab up --provider kind`).\n", sc.Skipped)
+		fmt.Fprintf(w, "%s not graded: their checks need a real cluster (`lab up --provider kind`).\n", ui.Count(sc.Skipped, "point"))
 	}
 	fmt.Fprintf(w, "Next: `%s` shows other scenarios; `%s` starts this one over.\n", "lab scenario list", n.cmd("reset"))
 }
@@ -170,7 +170,7 @@ func testTable(reports []*scenario.TestReport) *ui.Table {
 			t.AddRow(r.Scenario, "", "", "", "", "error", ui.Truncate(r.Error, 100))
 		}
 		for _, c := range r.Checks {
-			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), ui.Truncate(c.Why, 100))
+			t.AddRow(r.Scenario, fmt.Sprint(c.Step), c.ID, string(c.Before), string(c.After), string(c.Verdict), ui.Truncate(c.Why, 160))
 		}
 	}
 	return t

@@ -29,12 +29,14 @@ func NewStartCmd(f *cmdutil.Factory, runF func(context.Context, *StartOptions) e
 		Short: "Start a scenario: its stacks, its namespace, its setup, and step 1",
 		Long: `Start a scenario on a lab: install the stacks it needs that the lab lacks, create its
 namespace (sc-NAME) afresh, run its setup, and print step 1 with its instructions.
-A scenario already running on the lab is stopped first.
+A scenario in progress on the lab (another one, or this one) loses its progress and
+namespace: start asks first, or goes ahead with --yes.
 
 --instructor prints each step's solution and hints with it, for teaching.`,
 		Example: `  lab scenario start k8s-basics
   lab scenario start helm-basics --name week2
-  lab scenario start k8s-basics --instructor`,
+  lab scenario start k8s-basics --instructor
+  lab scenario start my-scenario --dir ./my-course --yes`,
 		Args:              oneScenario,
 		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -52,7 +54,7 @@ A scenario already running on the lab is stopped first.
 
 func runStart(ctx context.Context, f *cmdutil.Factory, opts *StartOptions) error {
 	res, err := onLab(ctx, f, &opts.Common, func(e *scenario.Engine) (*scenario.StartResult, error) {
-		return e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: opts.Instructor})
+		return e.Start(ctx, opts.Scenario, scenario.StartOptions{Instructor: opts.Instructor, Confirm: f.Confirm})
 	})
 	if err != nil {
 		return err
@@ -71,7 +73,7 @@ func printStart(f *cmdutil.Factory, res *scenario.StartResult, n next, verb stri
 	w := f.IO.Out
 	sc := res.Scenario
 	fmt.Fprintf(w, "%s scenario %s: %s\n%s\n", verb, sc.Metadata.Name, sc.Metadata.Title, strings.TrimSpace(sc.Spec.Summary))
-	fmt.Fprintf(w, "%d steps, %d points, about %s. Everything happens in namespace %s.\n", len(sc.Spec.Steps), sc.Points(), humanDuration(sc.Spec.Duration), sc.Namespace())
+	fmt.Fprintf(w, "%s, %s, about %s. Everything happens in namespace %s.\n", ui.Count(len(sc.Spec.Steps), "step"), ui.Count(sc.Points(), "point"), humanDuration(sc.Spec.Duration), sc.Namespace())
 	if res.Files != "" {
 		fmt.Fprintf(w, "Your files are in %s\n", res.Files)
 	}
@@ -356,7 +358,7 @@ func statusDetails(st *scenario.Status, n next) *ui.Details {
 	}
 	score := fmt.Sprintf("%d/%d (%d%%)", st.Score.Awarded, st.Score.Total, st.Score.Percent())
 	if st.Score.Skipped > 0 {
-		score += fmt.Sprintf(", %d points skipped (need a real cluster)", st.Score.Skipped)
+		score += ", " + ui.Count(st.Score.Skipped, "point") + " skipped (need a real cluster)"
 	}
 	d.Add("Score", score).Add("Time spent", roundDuration(st.Elapsed))
 	var steps []string
@@ -382,7 +384,7 @@ func stepCell(ss scenario.StepState) string {
 	case ss.Passed:
 		return earned(ss)
 	case ss.Attempts > 0:
-		return fmt.Sprintf("%d check(s) so far", ss.Attempts)
+		return ui.Count(ss.Attempts, "check") + " so far"
 	}
 	return ""
 }

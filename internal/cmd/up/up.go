@@ -13,6 +13,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/spec"
+	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
@@ -94,23 +95,25 @@ func joinNames() string {
 	return s
 }
 
-// LoadDefinition reads the lab from -f, --lab, or the embedded default.
+// LoadDefinition reads the lab from -f, --lab, or the embedded default, checking its
+// stacks against lab's catalog so that an unknown one is reported at its line.
 func LoadDefinition(file, name string, stdin io.Reader) (*spec.Lab, string, error) {
+	env := spec.LabEnv{Stacks: stack.Default().Names()}
 	switch {
 	case file == "-":
 		data, err := io.ReadAll(stdin)
 		if err != nil {
 			return nil, "", err
 		}
-		l, err := spec.LoadLab("<stdin>", data)
+		l, err := spec.LoadLab("<stdin>", data, env)
 		return l, "<stdin>", err
 	case file != "":
-		l, err := spec.LoadLabFile(file)
+		l, err := spec.LoadLabFile(file, env)
 		return l, file, err
 	case name == "":
 		name = "default"
 	}
-	l, err := spec.EmbeddedLab(name)
+	l, err := spec.EmbeddedLab(name, env)
 	return l, "embedded:" + name, err
 }
 
