@@ -392,8 +392,9 @@ func TestCheckHogSize(t *testing.T) {
 		{name: "memory within", param: "memory", amount: "16Gi", allocatable: mem},
 		{name: "ten tebibytes", param: "memory", amount: "10Ti", allocatable: mem,
 			want: "the hog would use up to 10Ti memory, more than the 16Gi allocatable on node n1"},
-		{name: "decimal units compare by value", param: "memory", amount: "17G", allocatable: mem,
-			want: "up to 17G memory, more than the 16Gi"},
+		{name: "decimal units compare by value", param: "memory", amount: "17G", allocatable: mem}, // 17e9 bytes < 16Gi
+		{name: "decimal units above", param: "memory", amount: "18G", allocatable: mem,
+			want: "up to 18G memory, more than the 16Gi"},
 		{name: "beyond capacity on purpose", param: "memory", amount: "10Ti", allocatable: mem, lim: Limits{BeyondCapacity: true}},
 		{name: "a bad quantity is Validate's", param: "cpu", amount: "lots", allocatable: cpu},
 	}
