@@ -56,9 +56,14 @@ type configData struct {
 	Mode   string    `json:"mode"`
 	// Field is where the key lives: data or binaryData (ConfigMap), data (Secret).
 	Field string `json:"field"`
-	// Original is the saved value; the journal file is private (0600) because a Secret's
-	// value is in it.
-	Original []byte `json:"original"`
+	// Original is the saved value, kept only while the fault may need reverting: the
+	// journal file is private (0600) because a Secret's value is in it, and Forget drops
+	// it once the revert succeeded, leaving its size for the record.
+	Original []byte `json:"original,omitempty"`
+	// OriginalSize is the saved value's length in bytes, kept after the value is dropped.
+	OriginalSize int `json:"originalSize"`
+	// Forgotten says the value was dropped after the revert.
+	Forgotten bool `json:"forgotten,omitempty"`
 	// Consumers are the workloads restarted. They are restarted with lab's own template
 	// annotation, which no template has before (a target already under a fault is
 	// refused), so removing it restores each template exactly.
@@ -117,7 +122,7 @@ func (d *configData) readOriginal(ctx context.Context, env *Env) error {
 			return targetError(d.Target, err)
 		}
 		if v, ok := s.Data[d.Key]; ok {
-			d.Field, d.Original = "data", v
+			d.Field, d.Original, d.OriginalSize = "data", v, len(v)
 			return nil
 		}
 		keys = sortedKeys(s.Data)
@@ -127,16 +132,16 @@ func (d *configData) readOriginal(ctx context.Context, env *Env) error {
 			return targetError(d.Target, err)
 		}
 		if v, ok := cm.Data[d.Key]; ok {
-			d.Field, d.Original = "data", []byte(v)
+			d.Field, d.Original, d.OriginalSize = "data", []byte(v), len(v)
 			return nil
 		}
 		if v, ok := cm.BinaryData[d.Key]; ok {
-			d.Field, d.Original = "binaryData", v
+			d.Field, d.Original, d.OriginalSize = "binaryData", v, len(v)
 			return nil
 		}
 		keys = append(sortedKeys(cm.Data), sortedKeys(cm.BinaryData)...)
 	}
-	return errs.Invalidf("", "%s has no key %q (its keys: %s)", d.Target, d.Key, strings.Join(keys, ", "))
+	return atParam("key", errs.Invalidf("", "%s has no key %q (its keys: %s)", d.Target, d.Key, strings.Join(keys, ", ")))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -173,6 +178,9 @@ func (configBreak) Revert(ctx context.Context, env *Env, e *Entry) error {
 	if err != nil {
 		return err
 	}
+	if d.Forgotten {
+		return nil // reverted already: the saved value is gone with its need
+	}
 	err = d.setKey(ctx, env, d.Original)
 	if apierrors.IsNotFound(err) {
 		env.Events.Warn(fmt.Sprintf("%s is gone: the saved value of %s was not restored", d.Target, d.Key))
@@ -184,6 +192,17 @@ func (configBreak) Revert(ctx context.Context, env *Env, e *Entry) error {
 	// Removing the annotation restores each template exactly; it also restarts the
 	// consumers, which is what makes them read the restored value.
 	return restartConsumers(ctx, env, d.Consumers, "")
+}
+
+// Forget drops the saved value once the revert succeeded: a reverted entry is a record,
+// and a Secret's value has no business in it.
+func (configBreak) Forget(e *Entry) error {
+	d, err := decodeData[configData](e)
+	if err != nil {
+		return err
+	}
+	d.Original, d.Forgotten = nil, true
+	return setData(e, d)
 }
 
 // setKey writes value under the key (nil removes it), unless it is already so.

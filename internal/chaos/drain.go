@@ -139,7 +139,7 @@ func (nodeDrain) choosePods(ctx context.Context, env *Env, plan *Plan, d *drainD
 
 func nodeError(name string, err error) error {
 	if apierrors.IsNotFound(err) {
-		return errs.Invalidf("see `kubectl get nodes`", "node %q does not exist", name)
+		return atParam("node", errs.Invalidf("see `kubectl get nodes`", "node %q does not exist", name))
 	}
 	return fmt.Errorf("reading node %s: %w", name, err)
 }

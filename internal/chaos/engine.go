@@ -438,6 +438,11 @@ func (e *Engine) revert(ctx context.Context, env *Env, f Fault, entry *Entry) er
 		return errs.Wrap(errs.Unavailable, last, fmt.Sprintf("reverting %s failed after %d attempts; the fault is still active", entry.ID, entry.RevertAttempts),
 			"fix what the error says, then run `lab chaos revert "+entry.ID+"` (`lab chaos status` lists it)")
 	}
+	if fg, ok := f.(forgetter); ok {
+		if err := fg.Forget(entry); err != nil {
+			return err
+		}
+	}
 	reverted := e.now()
 	entry.Phase, entry.RevertedAt, entry.RevertError = Reverted, &reverted, ""
 	_, err := j.Update(ctx, entry.ID, func(onDisk *Entry) { *onDisk = *entry })

@@ -1,12 +1,15 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -204,6 +207,93 @@ func TestInjectThenRevertRestoresTheSpec(t *testing.T) {
 	}
 }
 
+// TestASecretsValueLeavesTheJournalWithTheFault: while a config-break of a Secret is
+// active its journal entry holds the value (0600), which a revert after a crash needs;
+// once reverted, no file of the journal holds it, plain or base64.
+func TestASecretsValueLeavesTheJournalWithTheFault(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, nil)
+	b := make([]byte, 12)
+	rand.Read(b)
+	value := []byte("token-" + hex.EncodeToString(b))
+	ctx := context.Background()
+	_, err := shared.Client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: ns},
+		Data: map[string][]byte{"password": value}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, l := testEngine(nil), simLab(t)
+	plan, env, f, err := e.Plan(ctx, l, RunOptions{Fault: "config-break", Limits: DefaultLimits,
+		Params: params(spec.FaultParams{Namespace: ns, Target: "secret/db", Key: "password"}, "namespace", "target", "key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, err := e.Start(ctx, env, f, plan, RunOptions{Duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(l.JournalDir, entry.ID+".json")
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("journal entry %s: %v, mode %v; want 0600", path, err, info.Mode())
+	}
+	if leaks := filesHolding(t, l.JournalDir, value); len(leaks) == 0 {
+		t.Fatal("the active entry does not hold the value its revert needs")
+	}
+	if err := e.Stop(ctx, env, f, entry); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := shared.Client.CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{}); string(s.Data["password"]) != string(value) {
+		t.Fatalf("the revert did not restore the value: %q", s.Data["password"])
+	}
+	if leaks := filesHolding(t, l.JournalDir, value); len(leaks) > 0 {
+		t.Errorf("after the revert the journal still holds the Secret's value: %v", leaks)
+	}
+	onDisk, err := Journal{Dir: l.JournalDir}.Load(entry.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := decodeData[configData](onDisk)
+	if onDisk.Phase != Reverted || !d.Forgotten || d.OriginalSize != len(value) || d.Key != "password" {
+		t.Errorf("reverted entry: phase %s, record %+v", onDisk.Phase, d)
+	}
+	// Reverting again (a second `lab chaos revert`) must not touch the key it no longer
+	// knows the value of.
+	if err := f.Revert(ctx, env, onDisk); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := shared.Client.CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{}); string(s.Data["password"]) != string(value) {
+		t.Fatalf("a second revert changed the value: %q", s.Data["password"])
+	}
+}
+
+// filesHolding lists the files under dir holding value, as it is or base64-encoded.
+func filesHolding(t *testing.T, dir string, value []byte) []string {
+	t.Helper()
+	forms := [][]byte{value, []byte(base64.StdEncoding.EncodeToString(value)), []byte(base64.RawStdEncoding.EncodeToString(value)),
+		[]byte(base64.URLEncoding.EncodeToString(value))}
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, form := range forms {
+			if bytes.Contains(data, form) {
+				out = append(out, path)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // usesConfig makes the Deployment read ConfigMap and Secret "web" (optional, so that
 // tests without them still run).
 func usesConfig(d *appsv1.Deployment) {
@@ -391,6 +481,12 @@ func TestGuardRailsRefuse(t *testing.T) {
 			want: []string{"Istio is not installed", "VirtualService"}},
 		{name: "a parameter the fault does not read", fault: "scale", params: params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Replicas: ptr[int32](0), Count: 2}, "namespace", "target", "replicas", "count"),
 			want: []string{"--count: does not apply to scale"}},
+		{name: "scale beyond the nodes' pod slots", fault: "scale", params: params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Replicas: ptr[int32](100000)}, "namespace", "target", "replicas"),
+			want: []string{"scale would add 99997 pods to " + ns + "/deployment/web (3 -> 100000 replicas), more than the", "free pod slots of the lab's", "--beyond-capacity"}},
+		{name: "a cpu-hog beyond its node", fault: "cpu-hog", params: params(spec.FaultParams{Namespace: ns, Target: "deploy/web", CPU: "1000"}, "namespace", "target", "cpu"),
+			want: []string{"the hog would use up to 1k CPU, more than the 8 allocatable on node", "--beyond-capacity"}},
+		{name: "a memory-hog beyond its node", fault: "memory-hog", params: params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Memory: "10Ti"}, "namespace", "target", "memory"),
+			want: []string{"the hog would use up to 10Ti memory, more than the 16Gi allocatable on node", "--beyond-capacity"}},
 		{name: "a target that does not exist", fault: "scale", params: params(spec.FaultParams{Namespace: ns, Target: "deploy/nope", Replicas: ptr[int32](0)}, "namespace", "target", "replicas"),
 			want: []string{"deployment/nope does not exist"}},
 	}
@@ -584,6 +680,46 @@ func TestCPUHogRunsNextToTheTargetAndGoes(t *testing.T) {
 	}
 	if p, err := shared.Client.CoreV1().Pods(ns).Get(ctx, d.Pod, metav1.GetOptions{}); err == nil && p.DeletionTimestamp == nil {
 		t.Fatal("the hog pod is still there after the revert")
+	}
+}
+
+// TestCapacityCapsAllowWhatFitsAndWhatIsMeant: growth within the nodes' room plans, and
+// --beyond-capacity lifts the caps (planned only: nothing of that size is injected).
+func TestCapacityCapsAllowWhatFitsAndWhatIsMeant(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, nil)
+	deploy(t, ns, "web", 3)
+	e, l, ctx := testEngine(nil), simLab(t), context.Background()
+	beyond := DefaultLimits
+	beyond.BeyondCapacity = true
+	tests := []struct {
+		name   string
+		fault  string
+		params Params
+		limits Limits
+	}{
+		{"scale up within the free slots", "scale", params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Replicas: ptr[int32](5)}, "namespace", "target", "replicas"), DefaultLimits},
+		{"scale beyond on purpose", "scale", params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Replicas: ptr[int32](100000)}, "namespace", "target", "replicas"), beyond},
+		{"a cpu-hog of the whole node", "cpu-hog", params(spec.FaultParams{Namespace: ns, Target: "deploy/web", CPU: "8"}, "namespace", "target", "cpu"), DefaultLimits},
+		{"a memory-hog beyond on purpose", "memory-hog", params(spec.FaultParams{Namespace: ns, Target: "deploy/web", Memory: "10Ti"}, "namespace", "target", "memory"), beyond},
+	}
+	for _, tt := range tests {
+		if _, _, _, err := e.Plan(ctx, l, RunOptions{Fault: tt.fault, Params: tt.params, Limits: tt.limits}); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	env, err := e.env(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := roomForPods(ctx, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kwok nodes of a sim lab report 110 allocatable pods each; the tainted control
+	// plane, if any, does not count.
+	if room.Nodes < 1 || room.Allocatable != 110*int64(room.Nodes) || room.Used < 3 {
+		t.Errorf("room = %+v, want 110 pods a schedulable node and at least web's 3 in use", room)
 	}
 }
 

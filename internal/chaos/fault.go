@@ -38,6 +38,13 @@ type repeater interface {
 	Repeat(ctx context.Context, env *Env, e *Entry, rng *rand.Rand) error
 }
 
+// forgetter is a fault whose revert record holds what must not outlive the fault (a
+// Secret's value): the engine calls Forget once the revert succeeded, before the entry
+// is written as reverted.
+type forgetter interface {
+	Forget(e *Entry) error
+}
+
 // instant is a fault whose damage is done once injected (a pod-kill without interval):
 // recovery is timed from the injection, not from the revert.
 type instant interface {

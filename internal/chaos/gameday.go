@@ -108,9 +108,12 @@ func (e *Engine) Gameday(ctx context.Context, l *Lab, opts GamedayOptions) (*Gam
 		return nil, err
 	}
 	g := opts.Gameday
-	d := &drill{engine: e, env: env, lab: l, spec: &g.Spec, file: opts.File, report: &GamedayReport{
+	d := &drill{engine: e, env: env, lab: l, gameday: g, spec: &g.Spec, file: opts.File, report: &GamedayReport{
 		Name: g.Metadata.Name, Lab: l.Name, File: opts.File, Seed: gamedaySeed(g, opts.Seed), Faults: []FaultOutcome{}, Timeline: []Moment{},
 	}}
+	if err := d.preflight(ctx); err != nil {
+		return nil, err
+	}
 	targets, closeTargets, err := grade.Connect(ctx, grade.ConnectOptions{Kubeconfig: l.Kubeconfig, Simulated: l.Simulated}, d.allChecks())
 	if err != nil {
 		return nil, err
@@ -136,6 +139,7 @@ type drill struct {
 	engine  *Engine
 	env     *Env
 	lab     *Lab
+	gameday *spec.Gameday
 	spec    *spec.GamedaySpec
 	file    string
 	targets *grade.Targets
@@ -287,7 +291,18 @@ func (d *drill) moment(event, format string, args ...any) {
 	d.report.Timeline = append(d.report.Timeline, Moment{At: d.offset(), Event: event, Text: fmt.Sprintf(format, args...)})
 }
 
-// inject plans and injects timeline fault i, with the drill's seed for its choices.
+// runOptions are timeline fault i's options, with the drill's seed for its choices.
+func (d *drill) runOptions(i int) RunOptions {
+	tf := d.spec.Timeline[i]
+	params := Params{FaultParams: tf.FaultParams, Given: tf.Given}
+	if params.Seed == nil {
+		seed := d.report.Seed + int64(i)
+		params.Seed = &seed
+	}
+	return RunOptions{Fault: tf.Type, Params: params, Limits: d.limits(), Duration: tf.Duration, Source: "gameday " + d.file}
+}
+
+// inject plans and injects timeline fault i.
 func (d *drill) inject(ctx context.Context, i int) error {
 	tf := d.spec.Timeline[i]
 	out := &d.report.Faults[i]
@@ -295,12 +310,7 @@ func (d *drill) inject(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	params := Params{FaultParams: tf.FaultParams, Given: tf.Given}
-	if params.Seed == nil {
-		seed := d.report.Seed + int64(i)
-		params.Seed = &seed
-	}
-	opts := RunOptions{Fault: tf.Type, Params: params, Limits: d.limits(), Duration: tf.Duration, Source: "gameday " + d.file}
+	opts := d.runOptions(i)
 	plan, _, _, err := d.engine.Plan(ctx, d.lab, opts)
 	if err != nil {
 		out.Error = err.Error()
@@ -333,7 +343,7 @@ func (d *drill) limits() Limits {
 	if b.MaxPercent > 0 {
 		lim.MaxPercent = b.MaxPercent
 	}
-	lim.IncludeSystem = b.IncludeSystem
+	lim.IncludeSystem, lim.BeyondCapacity, lim.inFile = b.IncludeSystem, b.BeyondCapacity, true
 	return lim
 }
 

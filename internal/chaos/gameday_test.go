@@ -295,6 +295,79 @@ spec:
 	}
 }
 
+// TestGamedayChecksEveryFaultBeforeTheFirst: a drill whose second fault the guard rails
+// refuse is refused before anything is touched, at that fault's line, with every
+// refusal at once.
+func TestGamedayChecksEveryFaultBeforeTheFirst(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, nil)
+	deploy(t, ns, "web", 3)
+	before := specJSON(t, getDeployment(t, ns, "web").Spec)
+	g := loadGameday(t, `apiVersion: lab.cloudnativelab.io/v1alpha1
+kind: Gameday
+metadata: {name: too-far}
+spec:
+  steadyState:
+    checks:
+`+availableCheck(ns, "web", 3)+`
+  timeline:
+    - id: web-down
+      at: 0s
+      type: scale
+      namespace: `+ns+`
+      target: deployment/web
+      replicas: 1
+      duration: 1m
+    - id: system-kill
+      at: 10s
+      type: pod-kill
+      namespace: kube-system
+    - id: web-huge
+      at: 20s
+      type: scale
+      namespace: `+ns+`
+      target: deployment/web
+      replicas: 100000
+    - id: web-again
+      at: 30s
+      type: scale
+      namespace: `+ns+`
+      target: deployment/web
+      replicas: 0
+    - id: ghost
+      at: 2m
+      type: bad-rollout
+      namespace: `+ns+`
+      target: deployment/ghost
+`)
+	l := simLab(t)
+	rep, err := testEngine(nil).Gameday(context.Background(), l, GamedayOptions{Gameday: g, File: "too-far.yaml"})
+	if errs.KindOf(err) != errs.Invalid || rep != nil {
+		t.Fatalf("err = %v (kind %v), report %+v; want invalid input and no report", err, errs.KindOf(err), rep)
+	}
+	file := t.Name() + ".yaml"
+	for _, want := range []string{
+		file + ":28: spec.timeline[1].namespace: namespace kube-system is protected from chaos: it holds the cluster's own components (set spec.blastRadius.includeSystem: true to act on it anyway)",
+		file + ":34: spec.timeline[2].replicas: scale would add 99997 pods to " + ns + "/deployment/web (3 -> 100000 replicas)",
+		"set spec.blastRadius.beyondCapacity: true",
+		file + ":35: spec.timeline[3]: web-again would act on " + ns + "/deployment/web while fault web-down (spec.timeline[0], from 0s for 1m0s) still holds it",
+		file + ":45: spec.timeline[4].target: " + ns + "/deployment/ghost does not exist",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+	if !strings.Contains(errs.HintOf(err), "nothing was injected") {
+		t.Errorf("hint = %q", errs.HintOf(err))
+	}
+	if entries, _ := os.ReadDir(l.JournalDir); len(entries) != 0 {
+		t.Errorf("journal entries written: %v", entries)
+	}
+	if after := specJSON(t, getDeployment(t, ns, "web").Spec); after != before {
+		t.Errorf("the first fault's target changed:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
 func TestGamedayFileErrorsComeFromTheFaults(t *testing.T) {
 	t.Parallel()
 	doc := `apiVersion: lab.cloudnativelab.io/v1alpha1

@@ -89,6 +89,9 @@ func (f hog) Plan(ctx context.Context, env *Env, p Params, lim Limits, rng *rand
 		return nil, err
 	}
 	d := &hogData{Namespace: ns, Node: victim.Spec.NodeName, NextTo: victim.Name, Image: p.Image, Amount: f.amount(p)}
+	if err := f.checkSize(ctx, env, d, lim); err != nil {
+		return nil, err
+	}
 	if d.Image == "" {
 		d.Image = HogImage
 	}
@@ -109,6 +112,21 @@ func (f hog) Plan(ctx context.Context, env *Env, p Params, lim Limits, rng *rand
 	plan.Changes = append(plan.Changes, Change{Action: "create", ObjectRef: ObjectRef{Kind: "Pod", Namespace: ns, Name: "lab-chaos-<id>"},
 		Detail: fmt.Sprintf("%s, limit %s %s, on node %s", f.name, d.Amount, f.resourceWord(), d.Node)})
 	return plan, nil
+}
+
+// checkSize applies the capacity cap: no more than the node's allocatable.
+func (f hog) checkSize(ctx context.Context, env *Env, d *hogData, lim Limits) error {
+	if lim.BeyondCapacity {
+		return nil
+	}
+	node, err := env.Client.CoreV1().Nodes().Get(ctx, d.Node, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("reading node %s: %w", d.Node, err)
+	}
+	if f.name == "memory-hog" {
+		return checkHogSize("memory", d.Amount, d.Node, *node.Status.Allocatable.Memory(), lim)
+	}
+	return checkHogSize("cpu", d.Amount, d.Node, *node.Status.Allocatable.Cpu(), lim)
 }
 
 func (f hog) amount(p Params) string {
@@ -136,7 +154,7 @@ func (f hog) pickPod(ctx context.Context, env *Env, ns string, p Params, rng *ra
 				return nil, targetError(ObjectRef{Kind: kind, Namespace: ns, Name: name}, err)
 			}
 			if pod.Spec.NodeName == "" {
-				return nil, errs.Invalidf("", "pod %s is not scheduled on a node yet", name)
+				return nil, dependsOnState(atParam("target", errs.Invalidf("", "pod %s is not scheduled on a node yet", name)))
 			}
 			return pod, nil
 		}
@@ -157,7 +175,7 @@ func (f hog) pickPod(ctx context.Context, env *Env, ns string, p Params, rng *ra
 		}
 	}
 	if len(running) == 0 {
-		return nil, errs.Invalidf("", "no running pod matches %q in namespace %s", sel, ns)
+		return nil, dependsOnState(errs.Invalidf("", "no running pod matches %q in namespace %s", sel, ns))
 	}
 	slices.SortFunc(running, func(a, b *corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
 	return running[rng.IntN(len(running))], nil

@@ -82,7 +82,7 @@ func (f nodeDocker) Plan(ctx context.Context, env *Env, p Params, lim Limits, _ 
 		return nil, nodeError(p.Node, err)
 	}
 	if _, cp := node.Labels["node-role.kubernetes.io/control-plane"]; cp && !lim.IncludeSystem {
-		return nil, errs.Invalidf("pass --include-system to "+f.verb()+" it anyway",
+		return nil, errs.Invalidf(lim.allow("includeSystem")+" to "+f.verb()+" it anyway",
 			"node %s runs the control plane: to %s it is to %s the API server too", node.Name, f.verb(), f.verb())
 	}
 	d := &nodeDockerData{Node: node.Name, Container: node.Name}

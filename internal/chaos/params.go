@@ -34,6 +34,30 @@ type Limits struct {
 	// MaxPercent caps the share of a namespace's pods (of the cluster's, for a node
 	// drain) one fault deletes or evicts.
 	MaxPercent int
+	// BeyondCapacity lifts the capacity caps: scale may add more pods than the lab's
+	// schedulable nodes have room for, and a hog may ask for more CPU or memory than
+	// its node has.
+	BeyondCapacity bool
+
+	// inFile names the limits as a gameday file's fields (spec.blastRadius.maxPods)
+	// rather than as flags (--max-pods) in refusals.
+	inFile bool
+}
+
+// option is how the user sets a limit: a flag, or a gameday's field.
+func (l Limits) option(param string) string {
+	if l.inFile {
+		return "spec.blastRadius." + param
+	}
+	return FlagName(param)
+}
+
+// allow says how to lift a boolean limit: pass the flag, or set the field.
+func (l Limits) allow(param string) string {
+	if l.inFile {
+		return "set spec.blastRadius." + param + ": true"
+	}
+	return "pass " + FlagName(param)
 }
 
 // DefaultLimits are the guard rails when none are given.

@@ -88,10 +88,10 @@ func (f podKill) Plan(ctx context.Context, env *Env, p Params, lim Limits, rng *
 	}
 	n, err := d.howMany(len(candidates))
 	if err != nil {
-		return nil, err
+		return nil, dependsOnState(atParam("selector", err))
 	}
 	if err := guardBlastRadius(f.Name(), "delete", n, inNamespace, "in namespace "+ns, lim); err != nil {
-		return nil, err
+		return nil, atParam(howManyParam(p), err)
 	}
 	victims := choose(rng, candidates, n)
 	d.Planned = victims
@@ -163,6 +163,14 @@ func (d *podKillData) candidates(ctx context.Context, env *Env) (candidates []po
 	}
 	slices.SortFunc(candidates, func(a, b podRef) int { return strings.Compare(a.Name, b.Name) })
 	return candidates, inNamespace, nil
+}
+
+// howManyParam is the parameter that says how many pods: percent when given, else count.
+func howManyParam(p Params) string {
+	if p.given("percent") {
+		return "percent"
+	}
+	return "count"
 }
 
 func (d *podKillData) howMany(available int) (int, error) {

@@ -127,7 +127,7 @@ func pickContainer(cs []corev1.Container, name string, ref ObjectRef) (*corev1.C
 		}
 		names[i] = cs[i].Name
 	}
-	return nil, errs.Invalidf("", "%s has no container %q (it has %s)", ref, name, strings.Join(names, ", "))
+	return nil, atParam("container", errs.Invalidf("", "%s has no container %q (it has %s)", ref, name, strings.Join(names, ", ")))
 }
 
 func (badRollout) Inject(ctx context.Context, env *Env, e *Entry) error {

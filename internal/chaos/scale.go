@@ -56,10 +56,18 @@ func (f scaleFault) Plan(ctx context.Context, env *Env, p Params, lim Limits, _ 
 	}
 	d := &scaleData{Target: ref, Original: sc.Spec.Replicas, Wanted: *p.Replicas}
 	if d.Original == d.Wanted {
-		return nil, errs.Invalidf("pick another --replicas", "%s already has %d replicas", ref, d.Original)
+		return nil, dependsOnState(atParam("replicas", errs.Invalidf("pick another replica count", "%s already has %d replicas", ref, d.Original)))
 	}
 	if removed := int(d.Original - d.Wanted); removed > 0 {
 		if err := guardBlastRadius(f.Name(), "remove", removed, 0, "", lim); err != nil {
+			return nil, atParam("replicas", err)
+		}
+	} else if !lim.BeyondCapacity {
+		room, err := roomForPods(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkGrowth(ref, d.Original, d.Wanted, room, lim); err != nil {
 			return nil, err
 		}
 	}
@@ -140,8 +148,8 @@ func updateScale(ctx context.Context, env *Env, ref ObjectRef, sc *autoscalingv1
 // targetError explains a target that cannot be read: a missing one is the user's input.
 func targetError(ref ObjectRef, err error) error {
 	if apierrors.IsNotFound(err) {
-		return errs.Invalidf("check the name with `kubectl get "+lower(ref.Kind)+" -n "+ref.Namespace+"`",
-			"%s does not exist", ref)
+		return atParam("target", errs.Invalidf("check the name with `kubectl get "+lower(ref.Kind)+" -n "+ref.Namespace+"`",
+			"%s does not exist", ref))
 	}
 	return fmt.Errorf("reading %s: %w", ref, err)
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
@@ -335,4 +337,94 @@ func compactJSON(t *testing.T, data []byte) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+func TestCheckGrowth(t *testing.T) {
+	t.Parallel()
+	ref := ObjectRef{Kind: "Deployment", Namespace: "shop", Name: "web"}
+	room := podRoom{Nodes: 2, Allocatable: 220, Used: 20} // 200 free slots
+	tests := []struct {
+		name              string
+		original, wanted  int32
+		room              podRoom
+		lim               Limits
+		want, wantHint    string
+		wantParamReplicas bool
+	}{
+		{name: "scaling down is not growth", original: 3, wanted: 0, room: room},
+		{name: "within the free slots", original: 3, wanted: 203, room: room},
+		{name: "one above the free slots", original: 3, wanted: 204, room: room,
+			want:     "scale would add 201 pods to shop/deployment/web (3 -> 204 replicas), more than the 200 free pod slots of the lab's 2 schedulable node(s) (220 allocatable, 20 in use)",
+			wantHint: "scale to at most 203, or pass --beyond-capacity if you mean it"},
+		{name: "a hundred thousand", original: 3, wanted: 100000, room: room, want: "scale would add 99997 pods"},
+		{name: "beyond capacity on purpose", original: 3, wanted: 100000, room: room, lim: Limits{BeyondCapacity: true}},
+		{name: "more pods in use than allocatable", original: 0, wanted: 1, room: podRoom{Nodes: 1, Allocatable: 10, Used: 12},
+			want: "more than the 0 free pod slots of the lab's 1 schedulable node(s) (10 allocatable, 12 in use)"},
+		{name: "no schedulable node", original: 1, wanted: 2, room: podRoom{},
+			want: "more than the 0 free pod slots of the lab's 0 schedulable node(s)"},
+		{name: "in a gameday file", original: 1, wanted: 500, room: room, lim: Limits{inFile: true},
+			want: "scale would add 499 pods", wantHint: "set spec.blastRadius.beyondCapacity: true"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkGrowth(ref, tt.original, tt.wanted, tt.room, tt.lim)
+			assertRefusal(t, err, "replicas", tt.want, tt.wantHint)
+		})
+	}
+}
+
+func TestCheckHogSize(t *testing.T) {
+	t.Parallel()
+	cpu, mem := resource.MustParse("8"), resource.MustParse("16Gi")
+	tests := []struct {
+		name, param, amount string
+		allocatable         resource.Quantity
+		lim                 Limits
+		want, wantHint      string
+	}{
+		{name: "the default cpu", param: "cpu", amount: "1", allocatable: cpu},
+		{name: "all of the node's cpu", param: "cpu", amount: "8", allocatable: cpu},
+		{name: "millicores above", param: "cpu", amount: "8001m", allocatable: cpu,
+			want: "the hog would use up to 8001m CPU, more than the 8 allocatable on node n1 where it runs"},
+		{name: "a thousand cpus", param: "cpu", amount: "1000", allocatable: cpu,
+			want: "up to 1k CPU, more than the 8 allocatable", wantHint: "ask for at most 8, or pass --beyond-capacity if you mean it"},
+		{name: "memory within", param: "memory", amount: "16Gi", allocatable: mem},
+		{name: "ten tebibytes", param: "memory", amount: "10Ti", allocatable: mem,
+			want: "the hog would use up to 10Ti memory, more than the 16Gi allocatable on node n1"},
+		{name: "decimal units compare by value", param: "memory", amount: "17G", allocatable: mem}, // 17e9 bytes < 16Gi
+		{name: "decimal units above", param: "memory", amount: "18G", allocatable: mem,
+			want: "up to 18G memory, more than the 16Gi"},
+		{name: "beyond capacity on purpose", param: "memory", amount: "10Ti", allocatable: mem, lim: Limits{BeyondCapacity: true}},
+		{name: "a bad quantity is Validate's", param: "cpu", amount: "lots", allocatable: cpu},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := checkHogSize(tt.param, tt.amount, "n1", tt.allocatable, tt.lim)
+			assertRefusal(t, err, tt.param, tt.want, tt.wantHint)
+		})
+	}
+}
+
+// assertRefusal checks a capacity refusal: none when want is empty, else invalid input
+// about param saying want (and the hint wantHint).
+func assertRefusal(t *testing.T, err error, param, want, wantHint string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		return
+	}
+	var pe *paramError
+	if errs.KindOf(err) != errs.Invalid || !errors.As(err, &pe) || pe.param != param {
+		t.Fatalf("err = %v (kind %v), want invalid input about %s", err, errs.KindOf(err), param)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	if hint := errs.HintOf(err); !strings.Contains(hint, wantHint) {
+		t.Errorf("hint %q does not say %q", hint, wantHint)
+	}
 }

@@ -29,6 +29,21 @@ type Gameday struct {
 	Kind       string      `json:"kind"`
 	Metadata   Metadata    `json:"metadata"`
 	Spec       GamedaySpec `json:"spec"`
+
+	// src is where each field was written, so that a problem found after loading (a
+	// fault the guard rails refuse) is placed on its line too: see Problem.
+	src *Source
+}
+
+// Problem places a problem found after loading, such as a fault the guard rails refuse,
+// on the line where path was written (file:line: path: message); a Gameday built in code
+// has no lines.
+func (g *Gameday) Problem(path, msg string) *FieldError {
+	if g.src == nil {
+		return &FieldError{Field: path, Message: msg}
+	}
+	p := g.src.At(path)
+	return &FieldError{File: g.src.File, Line: p.Line, Column: p.Column, Field: path, Message: msg}
 }
 
 // GamedaySpec is what a drill holds.
@@ -83,6 +98,8 @@ type BlastRadius struct {
 	MaxPods       int  `json:"maxPods,omitempty"`
 	MaxPercent    int  `json:"maxPercent,omitempty"`
 	IncludeSystem bool `json:"includeSystem,omitempty"`
+	// BeyondCapacity lets a fault grow past what the lab's nodes hold (scale up, hogs).
+	BeyondCapacity bool `json:"beyondCapacity,omitempty"`
 }
 
 // FaultCheck validates one fault's type and parameters, returning a message per field
@@ -106,6 +123,7 @@ func LoadGameday(file string, data []byte, check FaultCheck) (*Gameday, error) {
 	if err := src.Err(); err != nil {
 		return nil, err
 	}
+	g.src = src
 	return &g, nil
 }
 

@@ -3,10 +3,12 @@ package chaos_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -64,6 +66,8 @@ func TestCLI(t *testing.T) {
 		{"SIGKILL mid-fault, then revert --all", testKilledRunIsRevertedByRevertAll},
 		{"metrics while running, then Ctrl-C reverts at once", testMetricsThenCtrlC},
 		{"gameday reports in every format", testGameday},
+		{"a gameday is refused before its first fault", testGamedayRefusedUpFront},
+		{"a Secret's value leaves the journal with the fault", testSecretLeavesTheJournal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c.t = t
@@ -236,6 +240,12 @@ func testRefusals(t *testing.T, c *cli) {
 			[]string{"--count: must be at least 1", "--grace-period: must not be negative"}},
 		{"a flag the fault does not read", []string{"chaos", "run", "scale", "--target", "deploy/web", "--replicas", "1", "--key", "x", "--yes"},
 			[]string{"--key: does not apply to scale"}},
+		{"scale beyond the nodes' room", []string{"chaos", "run", "scale", "-n", "shop", "--target", "deploy/web", "--replicas", "100000", "--yes"},
+			[]string{"scale would add 99997 pods to shop/deployment/web (3 -> 100000 replicas), more than the", "free pod slots of the lab's 1 schedulable node(s) (110 allocatable,", "pass --beyond-capacity if you mean it"}},
+		{"a cpu-hog beyond its node", []string{"chaos", "run", "cpu-hog", "-n", "shop", "--target", "deploy/web", "--cpu", "1000", "--yes"},
+			[]string{"the hog would use up to 1k CPU, more than the 8 allocatable on node " + labName + "-worker", "ask for at most 8, or pass --beyond-capacity"}},
+		{"a memory-hog beyond its node", []string{"chaos", "run", "memory-hog", "-n", "shop", "--target", "deploy/web", "--memory", "10Ti", "--yes"},
+			[]string{"the hog would use up to 10Ti memory, more than the 16Gi allocatable on node " + labName + "-worker"}},
 		{"an unknown fault", []string{"chaos", "run", "pod-kil"}, []string{`unknown fault "pod-kil"`}},
 		{"no terminal and no --yes", []string{"chaos", "run", "scale", "-n", "shop", "--target", "deploy/web", "--replicas", "0"},
 			[]string{"there is no terminal to answer on", "pass --yes"}},
@@ -523,5 +533,88 @@ func testGameday(t *testing.T, c *cli) {
 	code, _, stderr = c.lab("chaos", "gameday", file, "--name", labName, "--yes", "-o", "yaml")
 	if code != errs.ExitInvalid || !strings.Contains(stderr, `unknown report format "yaml"`) {
 		t.Errorf("-o yaml: exit %d\n%s", code, stderr)
+	}
+}
+
+// refusedDrill's first fault is fine; its second the guard rails refuse.
+const refusedDrill = `apiVersion: lab.cloudnativelab.io/v1alpha1
+kind: Gameday
+metadata: {name: too-far}
+spec:
+  steadyState:
+    checks:
+      - id: web-available
+        resource: {apiVersion: apps/v1, kind: Deployment, namespace: shop, name: web, match: {status: {availableReplicas: 3}}}
+  timeline:
+    - {id: web-down, at: 0s, type: scale, namespace: shop, target: deployment/web, replicas: 1, duration: 10s}
+    - id: system-kill
+      at: 5s
+      type: pod-kill
+      namespace: kube-system
+`
+
+func testGamedayRefusedUpFront(t *testing.T, c *cli) {
+	file := filepath.Join(t.TempDir(), "drill.yaml")
+	if err := os.WriteFile(file, []byte(refusedDrill), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(c.state, "labs", labName, "chaos")
+	entries, _ := filepath.Glob(filepath.Join(journal, "*.json"))
+	before, beforePods := c.specOf("shop", "web"), c.podUIDs("shop", "app=web")
+	code, stdout, stderr := c.lab("chaos", "gameday", file, "--name", labName, "--yes")
+	if code != errs.ExitInvalid {
+		t.Fatalf("exit %d, want %d\n%s%s", code, errs.ExitInvalid, stdout, stderr)
+	}
+	for _, want := range []string{
+		file + ":14: spec.timeline[1].namespace: namespace kube-system is protected from chaos",
+		"set spec.blastRadius.includeSystem: true",
+		"nothing was injected",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	if c.specOf("shop", "web") != before || c.podUIDs("shop", "app=web") != beforePods {
+		t.Error("the first fault's target was touched")
+	}
+	if after, _ := filepath.Glob(filepath.Join(journal, "*.json")); len(after) != len(entries) {
+		t.Errorf("journal entries %d before, %d after: something was injected", len(entries), len(after))
+	}
+}
+
+func testSecretLeavesTheJournal(t *testing.T, c *cli) {
+	value := []byte("s3cret-" + strings.ReplaceAll(t.Name(), "/", "-"))
+	_, err := c.client.CoreV1().Secrets("shop").Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"}, Data: map[string][]byte{"password": value}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := c.lab("chaos", "run", "config-break", "--name", labName, "-n", "shop", "--target", "secret/db", "--key", "password",
+		"--duration", "0", "--recovery-timeout", "0", "--yes")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	s, err := c.client.CoreV1().Secrets("shop").Get(context.Background(), "db", metav1.GetOptions{})
+	if err != nil || string(s.Data["password"]) != string(value) {
+		t.Fatalf("the Secret after the revert: %v %q", err, s.Data["password"])
+	}
+	journal := filepath.Join(c.state, "labs", labName, "chaos")
+	forms := []string{string(value), base64.StdEncoding.EncodeToString(value), base64.RawStdEncoding.EncodeToString(value)}
+	files := 0
+	err = filepath.WalkDir(journal, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		data, err := os.ReadFile(path)
+		for _, form := range forms {
+			if err == nil && strings.Contains(string(data), form) {
+				t.Errorf("%s holds the Secret's value (as %q)", path, form)
+			}
+		}
+		return err
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("walking %s: %v (%d files)", journal, err, files)
 	}
 }

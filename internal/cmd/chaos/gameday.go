@@ -52,10 +52,15 @@ The report gives, per fault, the time to detect (the first failing probe, or the
 detect check that passes, such as an alert firing) and the time to recover (the first
 probe after that at which the steady state held again), and the drill's timeline.
 
-Exit codes: 0 when the steady state came back after every fault; 3 when the hypothesis
-did not hold before (nothing was injected), the drill was aborted, or the steady state
-did not come back; 4 when the steady state could not be evaluated; 130 on Ctrl-C (every
-fault is reverted first).`,
+Before anything is touched, every fault of the timeline is planned against the cluster
+and put through the guard rails (protected namespaces, blast radius, capacity, one fault
+per object): a refusal is reported at its fault's line, and nothing is injected.
+
+Exit codes: 0 when the steady state came back after every fault; 2 when the file or one
+of its faults is refused (nothing was injected); 3 when the hypothesis did not hold
+before (nothing was injected), the drill was aborted, or the steady state did not come
+back; 4 when the steady state could not be evaluated; 130 on Ctrl-C (every fault is
+reverted first).`,
 		Example: `  lab chaos gameday drills/cart.yaml
   lab chaos gameday drills/cart.yaml --seed 42 -o markdown > report.md
   lab chaos gameday drills/cart.yaml --yes -o junit > gameday.xml`,

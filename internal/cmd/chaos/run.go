@@ -130,6 +130,7 @@ func addLimitFlags(cmd *cobra.Command, lim *chaos.Limits) {
 	fl.BoolVar(&lim.IncludeSystem, "include-system", false, "allow acting on kube-system, the lab's stack namespaces and nodes' system pods")
 	fl.IntVar(&lim.MaxPods, "max-pods", chaos.DefaultLimits.MaxPods, "blast-radius cap: most pods one fault may delete, evict or scale away")
 	fl.IntVar(&lim.MaxPercent, "max-percent", chaos.DefaultLimits.MaxPercent, "blast-radius cap: most percent of a namespace's pods (the cluster's, for node-drain) one fault may delete or evict")
+	fl.BoolVar(&lim.BeyondCapacity, "beyond-capacity", false, "allow growing past what the lab's nodes hold: scale adding more pods than the schedulable nodes have free slots, a hog asking for more than its node's allocatable CPU or memory")
 }
 
 // givenParams are the parameter flags set on the command line, camelCase.
