@@ -339,6 +339,17 @@ func WithoutDigest(ref string) string {
 	return name
 }
 
+// LocalRef is the reference an image of the bundle is saved and loaded under: the
+// reference without its digest (a docker load restores tags, not registry digests),
+// with the tag "bundle" when it has no other.
+func LocalRef(ref string) string {
+	local := WithoutDigest(ref)
+	if Tag(local) == "" {
+		local += ":bundle"
+	}
+	return local
+}
+
 // Tag is the tag of a reference ("v1.36.4" of kindest/node:v1.36.4@sha256:...), or "".
 func Tag(ref string) string {
 	name := WithoutDigest(ref)
