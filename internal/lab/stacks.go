@@ -23,6 +23,15 @@ func (m *Manager) source(offline bool) stack.Source {
 	return stack.Source{CacheDir: m.CacheDir, Offline: offline}
 }
 
+// sourceOf is where a lab's upstream charts come from: its bundle (which is laid out
+// as a chart cache) when it was brought up from one, else lab's cache.
+func (m *Manager) sourceOf(bundleDir string, offline bool) stack.Source {
+	if bundleDir != "" {
+		return stack.Source{CacheDir: bundleDir, Offline: true}
+	}
+	return m.source(offline)
+}
+
 // validateStacks checks, before anything changes, that the lab names only stacks of
 // the catalog and a known profile.
 func (m *Manager) validateStacks(lab *spec.Lab, source string) error {
@@ -42,11 +51,11 @@ func profileOf(lab spec.Lab) string {
 
 // footprint renders the lab's stacks without a cluster and reports what they request;
 // nil when the lab has no stacks.
-func (m *Manager) footprint(lab spec.Lab, offline bool) (*stack.Footprint, error) {
+func (m *Manager) footprint(lab spec.Lab, src stack.Source) (*stack.Footprint, error) {
 	if len(lab.Spec.Stacks) == 0 {
 		return nil, nil
 	}
-	return m.catalog().Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), m.source(offline))
+	return m.catalog().Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), src)
 }
 
 // Footprint is `lab footprint`: what a lab's stacks request and are limited to, for a
@@ -59,7 +68,7 @@ func (m *Manager) Footprint(lab *spec.Lab, profile string, offline bool) (*stack
 	if err := m.validateStacks(&l, ""); err != nil {
 		return nil, err
 	}
-	fp, err := m.footprint(l, offline)
+	fp, err := m.footprint(l, m.source(offline))
 	if fp == nil && err == nil {
 		fp = &stack.Footprint{Profile: profileOf(l), Nodes: l.Spec.Cluster.NodeCount(), Total: stack.StackFootprint{Stack: "total"}}
 	}
@@ -86,7 +95,7 @@ func (m *Manager) installer(ctx context.Context, rec *Record, offline bool) (*st
 	}
 	return stack.NewInstaller(m.catalog(), stack.Options{
 		Kubeconfig: kubeconfig, Lab: rec.Name, Profile: profileOf(rec.Spec), Simulated: m.simulated(ctx, rec),
-		Source: m.source(offline), Timeout: m.StackTimeout, Events: m.Events,
+		Source: m.sourceOf(rec.Bundle, offline), Timeout: m.StackTimeout, Events: m.Events,
 	})
 }
 
