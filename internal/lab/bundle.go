@@ -89,6 +89,10 @@ func (m *Manager) PullBundle(ctx context.Context, opts PullBundleOptions) (*bund
 	}); err != nil {
 		return nil, stepError(ctx, err)
 	}
+	if want := l.Spec.Cluster.KubernetesVersion; !bundle.VersionMatches(want, saved.KubernetesVersion) {
+		m.Events.Warn(fmt.Sprintf("the node image %s is Kubernetes %s but lab %q asks for kubernetesVersion %s: `lab up --bundle` refuses this bundle for that lab; use a lab file with kubernetesVersion: %s (or none)",
+			saved.NodeImage.Ref, saved.KubernetesVersion, l.Metadata.Name, want, saved.KubernetesVersion))
+	}
 	charts, err := copyCharts(dir, contents.Charts)
 	if err != nil {
 		return nil, err
@@ -145,7 +149,8 @@ func copyCharts(dir string, pulled []stack.PulledChart) ([]bundle.Chart, error) 
 // one the lab was brought up from), before anything is created, and checks that it
 // serves this lab: its Kubernetes version, every image and chart of its stacks.
 func (m *Manager) openBundle(ctx context.Context, dir string, rec *Record, lab spec.Lab) (*cluster.Bundle, error) {
-	if dir == "" && rec != nil {
+	recorded := dir == "" && rec != nil && rec.Bundle != ""
+	if recorded {
 		dir = rec.Bundle
 	}
 	if dir == "" {
@@ -154,6 +159,10 @@ func (m *Manager) openBundle(ctx context.Context, dir string, rec *Record, lab s
 	dir, err := bundleDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	if recorded && !state.Exists(filepath.Join(dir, bundle.ManifestFile)) {
+		return nil, errs.Invalidf("put the bundle back there, or give its new place with `lab up --bundle DIR`",
+			"lab %q was brought up from the bundle %s, which is gone", rec.Name, dir)
 	}
 	var mf *bundle.Manifest
 	if err := m.Events.Step(ctx, "Verifying bundle "+dir, func(context.Context) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
+	"github.com/cloudnativelab/lab/internal/state"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
@@ -202,5 +203,47 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A lab brought up from a bundle keeps using it: a plain `lab up` verifies the recorded
+// bundle again, and says so when it is gone.
+func TestRecordedBundleIsUsedAgain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		spoil func(t *testing.T, dir string, m *bundle.Manifest)
+		want  []string
+	}{
+		{"bundle gone", func(t *testing.T, dir string, m *bundle.Manifest) {
+			must(t, os.RemoveAll(dir))
+		}, []string{`lab "default" was brought up from the bundle`, "which is gone"}},
+		{"recorded bundle damaged", func(t *testing.T, dir string, m *bundle.Manifest) {
+			must(t, os.Remove(filepath.Join(dir, m.Images[0].Archive)))
+		}, []string{"grafana_11.6.1.tar", "is missing"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, m := defaultLabBundle(t)
+			docker := &recordingRunner{}
+			f, manager := factory(t, docker)
+			def, err := spec.EmbeddedLab("default")
+			must(t, err)
+			rec := lab.Record{Name: "default", Provider: "kind", Phase: lab.Ready, Spec: *def, Bundle: dir}
+			must(t, state.WriteJSON(filepath.Join(manager.StateDir, "labs", "default", "state.json"), rec, 0o600))
+			tc.spoil(t, dir, m)
+			err = runUp(f, nil)
+			if errs.KindOf(err) != errs.Invalid {
+				t.Fatalf("err = %v, want invalid input (exit 2)", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			if calls := docker.log(); len(calls) > 0 {
+				t.Errorf("Docker was asked %q before the bundle was refused", calls)
+			}
+		})
 	}
 }
