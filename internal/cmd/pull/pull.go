@@ -3,7 +3,9 @@ package pull
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -155,7 +157,16 @@ func runBundle(ctx context.Context, f *cmdutil.Factory, opts *Options, def *spec
 	if err != nil {
 		return err
 	}
+	// With -o json the event stream is stdout, so it ends with a result event (as
+	// `lab up` does); the manifest itself is DIR/manifest.json.
+	progress.Emit(event.Event{Type: event.Result, Message: "bundle " + opts.Bundle + " is ready", Fields: map[string]string{
+		"dir": opts.Bundle, "manifest": filepath.Join(opts.Bundle, bundle.ManifestFile), "lab": m.Lab, "profile": m.Profile,
+		"kubernetesVersion": m.KubernetesVersion, "nodeImage": m.NodeImage.Ref, "images": fmt.Sprint(len(m.Images)), "size": fmt.Sprint(m.TotalSize()),
+	}})
 	progress.Close()
+	if format == ui.FormatJSON {
+		return nil
+	}
 	if err := f.IO.Printer(format).Print(m, func() ui.View { return BundleTable(m) }); err != nil {
 		return err
 	}
