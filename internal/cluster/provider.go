@@ -5,6 +5,7 @@ package cluster
 import (
 	"context"
 
+	"github.com/cloudnativelab/lab/internal/bundle"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
@@ -43,6 +44,50 @@ type Request struct {
 	// ExtraMemory is what the lab's stacks request, in bytes: memory the cluster needs
 	// beyond its nodes' own (kind's preflight compares it with Docker's).
 	ExtraMemory int64
+	// Bundle is the verified offline bundle the cluster's images come from (kind):
+	// its node image instead of the one the provider would pull, its images loaded
+	// into the nodes. Nil means images come from registries.
+	Bundle *Bundle
+}
+
+// Bundle is an offline bundle whose manifest and archives were verified.
+type Bundle struct {
+	Dir      string
+	Manifest *bundle.Manifest
+}
+
+// Bundler is a Provider whose clusters can run from an offline bundle (kind): it
+// packs images into a bundle, and loads them from it into a cluster's nodes.
+type Bundler interface {
+	// SaveImages writes the node image and the images into req.Dir as archives,
+	// taking each from the local Docker, else pulling it.
+	SaveImages(ctx context.Context, req SaveRequest, ev *event.Emitter) (*SavedImages, error)
+	// LoadImages loads the images of req.Bundle into every node of the cluster that
+	// does not have them yet.
+	LoadImages(ctx context.Context, req Request, ev *event.Emitter) error
+}
+
+// SaveRequest says which images to pack into a bundle.
+type SaveRequest struct {
+	// Dir is the bundle directory; archives go to Dir/images.
+	Dir string
+	// KubernetesVersion is the lab's, which picks the default node image.
+	KubernetesVersion string
+	// NodeImage overrides the node image (like `kind create cluster --image`).
+	NodeImage string
+	// Images are the stacks' images: Ref and Stacks are read, the rest is filled in.
+	Images []bundle.Image
+	// Previous is the bundle's manifest from an earlier run, if any: an archive it
+	// lists for the same image, with a sha256 that still matches, is reused.
+	Previous *bundle.Manifest
+}
+
+// SavedImages are the archives SaveImages wrote or reused.
+type SavedImages struct {
+	// KubernetesVersion is the node image's (v1.36.4).
+	KubernetesVersion string
+	NodeImage         bundle.Image
+	Images            []bundle.Image
 }
 
 // State of a cluster as a provider sees it.

@@ -42,9 +42,12 @@ type Record struct {
 	// UserKubeconfig is the file the context was merged into, to remove it from there.
 	UserKubeconfig string `json:"userKubeconfig,omitempty"`
 	// Stacks are the Helm releases lab installed, with chart versions and digests.
-	Stacks    []stack.Release `json:"stacks,omitempty"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
+	Stacks []stack.Release `json:"stacks,omitempty"`
+	// Bundle is the offline bundle directory the lab was brought up from (`lab up
+	// --bundle`); a later `lab up` keeps loading images and charts from it.
+	Bundle    string    `json:"bundle,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // store reads and writes records under a state dir.

@@ -19,8 +19,23 @@ func (m *Manager) catalog() *stack.Catalog {
 	return m.Catalog
 }
 
+// catalogFor is the catalog with the lab's own values (spec.values) merged over the
+// profiles: every render, pull and install of the lab's stacks goes through it.
+func (m *Manager) catalogFor(lab spec.Lab) *stack.Catalog {
+	return m.catalog().WithValues(lab.Spec.Values)
+}
+
 func (m *Manager) source(offline bool) stack.Source {
 	return stack.Source{CacheDir: m.CacheDir, Offline: offline}
+}
+
+// sourceOf is where a lab's upstream charts come from: its bundle (which is laid out
+// as a chart cache) when it was brought up from one, else lab's cache.
+func (m *Manager) sourceOf(bundleDir string, offline bool) stack.Source {
+	if bundleDir != "" {
+		return stack.Source{CacheDir: bundleDir, Offline: true}
+	}
+	return m.source(offline)
 }
 
 // validateStacks checks, before anything changes, that the lab names only stacks of
@@ -42,11 +57,11 @@ func profileOf(lab spec.Lab) string {
 
 // footprint renders the lab's stacks without a cluster and reports what they request;
 // nil when the lab has no stacks.
-func (m *Manager) footprint(lab spec.Lab, offline bool) (*stack.Footprint, error) {
+func (m *Manager) footprint(lab spec.Lab, src stack.Source) (*stack.Footprint, error) {
 	if len(lab.Spec.Stacks) == 0 {
 		return nil, nil
 	}
-	return m.catalog().WithValues(lab.Spec.Values).Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), m.source(offline))
+	return m.catalogFor(lab).Footprint(lab.Spec.Stacks, profileOf(lab), lab.Spec.Cluster.NodeCount(), src)
 }
 
 // Footprint is `lab footprint`: what a lab's stacks request and are limited to, for a
@@ -59,7 +74,7 @@ func (m *Manager) Footprint(lab *spec.Lab, profile string, offline bool) (*stack
 	if err := m.validateStacks(&l, ""); err != nil {
 		return nil, err
 	}
-	fp, err := m.footprint(l, offline)
+	fp, err := m.footprint(l, m.source(offline))
 	if fp == nil && err == nil {
 		fp = &stack.Footprint{Profile: profileOf(l), Nodes: l.Spec.Cluster.NodeCount(), Total: stack.StackFootprint{Stack: "total"}}
 	}
@@ -75,7 +90,7 @@ func (m *Manager) Pull(lab *spec.Lab, profile string) (*stack.PullResult, error)
 	if err := m.validateStacks(&l, ""); err != nil {
 		return nil, err
 	}
-	return m.catalog().WithValues(l.Spec.Values).Pull(l.Spec.Stacks, profileOf(l), m.source(false))
+	return m.catalogFor(l).Pull(l.Spec.Stacks, profileOf(l), m.source(false))
 }
 
 // installer connects the stack installer to a lab's cluster.
@@ -84,9 +99,9 @@ func (m *Manager) installer(ctx context.Context, rec *Record, offline bool) (*st
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "lab "+quote(rec.Name)+" has no kubeconfig yet", "run `lab up` to finish creating it")
 	}
-	return stack.NewInstaller(m.catalog().WithValues(rec.Spec.Spec.Values), stack.Options{
+	return stack.NewInstaller(m.catalogFor(rec.Spec), stack.Options{
 		Kubeconfig: kubeconfig, Lab: rec.Name, Profile: profileOf(rec.Spec), Simulated: m.simulated(ctx, rec),
-		Source: m.source(offline), Timeout: m.StackTimeout, Events: m.Events,
+		Source: m.sourceOf(rec.Bundle, offline), Timeout: m.StackTimeout, Events: m.Events,
 	})
 }
 

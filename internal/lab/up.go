@@ -31,6 +31,10 @@ type UpOptions struct {
 	Confirm func(question string) (bool, error)
 	// Offline installs upstream charts from lab's cache only (see `lab pull`).
 	Offline bool
+	// Bundle is an offline bundle directory (`lab pull --bundle`): the kind cluster's
+	// node image, its stacks' images and charts come from it. Empty: the bundle the
+	// lab was brought up from, if any.
+	Bundle string
 }
 
 // UpResult is what `lab up` did.
@@ -72,8 +76,20 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.resolveProvider(ctx, &lab, rec, opts.Provider); err != nil {
+	bdl, err := m.openBundle(ctx, opts.Bundle, rec, lab)
+	if err != nil {
 		return nil, err
+	}
+	provider := opts.Provider
+	if bdl != nil && provider == "" && rec == nil && (lab.Spec.Cluster.Provider == "" || lab.Spec.Cluster.Provider == spec.ProviderAuto) {
+		provider = spec.ProviderKind // a bundle is for kind, whether Docker answers or not (the preflight says)
+	}
+	if err := m.resolveProvider(ctx, &lab, rec, provider); err != nil {
+		return nil, err
+	}
+	if bdl != nil && lab.Spec.Cluster.Provider != spec.ProviderKind {
+		return nil, errs.Invalidf("drop --bundle, or use --provider kind",
+			"--bundle brings up a kind cluster, but this lab's provider is %s", lab.Spec.Cluster.Provider)
 	}
 	if opts.AllowChaos {
 		if lab.Spec.Cluster.Provider != spec.ProviderExisting {
@@ -94,21 +110,27 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 			rec = nil
 		} else if done, err := m.alreadyUp(ctx, rec); err != nil || done {
 			if done {
-				return m.reconcileStacks(ctx, rec, lab, opts.Offline)
+				return m.reconcileStacks(ctx, rec, lab, opts.Offline, bdl)
 			}
 			return nil, err
 		}
 	}
-	return m.create(ctx, name, lab, opts, rec)
+	return m.create(ctx, name, lab, opts, rec, bdl)
 }
 
 // reconcileStacks brings the stacks of a lab that is up to its definition: a release
 // whose chart version and values are unchanged is left alone, so a second `lab up`
 // upgrades nothing.
-func (m *Manager) reconcileStacks(ctx context.Context, rec *Record, lab spec.Lab, offline bool) (*UpResult, error) {
+func (m *Manager) reconcileStacks(ctx context.Context, rec *Record, lab spec.Lab, offline bool, bdl *cluster.Bundle) (*UpResult, error) {
 	rec.Spec = lab
+	if bdl != nil {
+		rec.Bundle = bdl.Dir
+	}
 	if err := m.store().save(rec); err != nil {
 		return nil, err
+	}
+	if err := m.loadImages(ctx, m.request(rec.Name, lab.Spec.Cluster), bdl); err != nil {
+		return nil, stepError(ctx, err)
 	}
 	rels, err := m.installStacks(ctx, rec, lab.Spec.Stacks, offline)
 	if err != nil {
@@ -200,18 +222,23 @@ func (m *Manager) alreadyUp(ctx context.Context, rec *Record) (bool, error) {
 
 // create runs the steps of bringing a lab up. The record is written first (Creating)
 // and last (Ready); every step is safe to run again.
-func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts UpOptions, rec *Record) (*UpResult, error) {
+func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts UpOptions, rec *Record, bdl *cluster.Bundle) (*UpResult, error) {
 	p, err := m.provider(lab.Spec.Cluster.Provider)
 	if err != nil {
 		return nil, err
 	}
 	req := m.request(name, lab.Spec.Cluster)
+	req.Bundle = bdl
+	src := m.source(opts.Offline)
+	if bdl != nil {
+		src = m.sourceOf(bdl.Dir, true)
+	}
 	// Preflight changes nothing, so it runs before the record exists: a lab that cannot
 	// start leaves no trace. The stacks' footprint is part of it: rendering their charts
 	// proves they can be installed (offline: that they are cached), and what they
 	// request is memory the cluster needs beyond its nodes' own.
 	preflight := func(ctx context.Context) error {
-		fp, err := m.footprint(lab, opts.Offline)
+		fp, err := m.footprint(lab, src)
 		if err != nil {
 			return err
 		}
@@ -229,6 +256,9 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 	}
 	rec.Provider, rec.Phase, rec.Spec, rec.Source = p.Name(), Creating, lab, opts.Source
 	rec.Kubeconfig = m.store().kubeconfigPath(name)
+	if bdl != nil {
+		rec.Bundle = bdl.Dir
+	}
 	if err := m.store().save(rec); err != nil {
 		return nil, err
 	}
@@ -244,6 +274,9 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		if err := m.Events.Step(ctx, s.title, s.run); err != nil {
 			return nil, stepError(ctx, err)
 		}
+	}
+	if err := m.loadImages(ctx, req, bdl); err != nil {
+		return nil, stepError(ctx, err)
 	}
 	// The cluster is Ready before its stacks: a stack that fails leaves a lab that
 	// `lab stacks remove` can act on and the next `lab up` completes.

@@ -37,6 +37,12 @@ type PullResult struct {
 // classroom without network can load them into its nodes beforehand.
 func (c *Catalog) Pull(names []string, profile string, src Source) (*PullResult, error) {
 	src.Offline = false
+	return c.Contents(names, profile, src)
+}
+
+// Contents lists the charts and images of the named stacks like Pull, but takes
+// upstream charts the way src says (from the cache only when src.Offline).
+func (c *Catalog) Contents(names []string, profile string, src Source) (*PullResult, error) {
 	stacks, err := c.Resolve(names)
 	if err != nil {
 		return nil, err

@@ -2,11 +2,14 @@ package kind
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindlog "sigs.k8s.io/kind/pkg/log"
 
 	"github.com/cloudnativelab/lab/internal/event"
@@ -27,6 +30,10 @@ type backend interface {
 	Delete(cluster, kubeconfigPath string) error
 	// Kubeconfig is the external kubeconfig (API server at 127.0.0.1:<port>).
 	Kubeconfig(cluster string) (string, error)
+	// ImageID is the ID of an image on a node ("" or an error when it has none).
+	ImageID(cluster, node, ref string) (string, error)
+	// LoadImageArchive streams a `docker save` archive into a node's containerd.
+	LoadImageArchive(cluster, node, archive string) error
 }
 
 // kindBackend is backend on sigs.k8s.io/kind with the docker node provider.
@@ -79,6 +86,42 @@ func (b kindBackend) Delete(cluster, kubeconfigPath string) error {
 
 func (b kindBackend) Kubeconfig(cluster string) (string, error) {
 	return b.kind.KubeConfig(cluster, false)
+}
+
+func (b kindBackend) ImageID(cluster, node, ref string) (string, error) {
+	n, err := b.node(cluster, node)
+	if err != nil {
+		return "", err
+	}
+	return nodeutils.ImageID(n, ref)
+}
+
+// LoadImageArchive is what `kind load image-archive` does for one node: the archive
+// is streamed into `ctr images import` on the node.
+func (b kindBackend) LoadImageArchive(cluster, node, archive string) error {
+	n, err := b.node(cluster, node)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(archive)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return nodeutils.LoadImageArchive(n, f)
+}
+
+func (b kindBackend) node(cluster, name string) (nodes.Node, error) {
+	list, err := b.kind.ListInternalNodes(cluster)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range list {
+		if n.String() == name {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("kind cluster %s has no node %s", cluster, name)
 }
 
 // kindLogger forwards kind's progress lines ("Ensuring node image", "Starting

@@ -106,6 +106,11 @@ func ClusterConfig(labName string, cs spec.ClusterSpec) (*v1alpha4.Cluster, erro
 	if err != nil {
 		return nil, err
 	}
+	return clusterConfig(labName, counts, ports, image), nil
+}
+
+// clusterConfig builds the configuration of a validated shape with a node image.
+func clusterConfig(labName string, counts NodeCounts, ports []int, image string) *v1alpha4.Cluster {
 	cfg := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     ClusterName(labName),
@@ -121,7 +126,7 @@ func ClusterConfig(labName string, cs spec.ClusterSpec) (*v1alpha4.Cluster, erro
 	ingress := &cfg.Nodes[0]
 	ingress.Labels = map[string]string{ingressReadyLabel: "true"}
 	ingress.ExtraPortMappings = portMappings(ports)
-	return cfg, nil
+	return cfg
 }
 
 func portMappings(ports []int) []v1alpha4.PortMapping {

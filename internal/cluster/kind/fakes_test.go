@@ -2,8 +2,11 @@ package kind
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -35,16 +38,59 @@ type fakeEnv struct {
 	notReady   map[string]bool // node names the API reports NotReady
 	listErr    error
 	calls      []string
+
+	// Docker's images by reference and by ID; registry is what `docker pull` can
+	// bring (a reference missing from it fails as with no network).
+	images   map[string]fakeImage
+	registry map[string]fakeImage
+	docker   []string                     // image commands run: "pull REF", "save -o FILE REF", ...
+	onNode   map[string]map[string]string // node → image ref → image ID in its containerd
+	loads    []string                     // "node archive" of each LoadImageArchive
+	// createdFrom is the node image of the last Create.
+	createdFrom string
+}
+
+// fakeImage is an image in the fake Docker.
+type fakeImage struct {
+	ID     string
+	Labels map[string]string
 }
 
 func newFakeEnv() *fakeEnv {
-	return &fakeEnv{
+	f := &fakeEnv{
 		infoStdout: healthyDockerInfo,
 		clusters:   map[string][]node{},
 		states:     map[string]string{},
 		noAdminKey: map[string]bool{},
 		notReady:   map[string]bool{},
+		images:     map[string]fakeImage{},
+		registry:   map[string]fakeImage{},
+		onNode:     map[string]map[string]string{},
 	}
+	// Docker has the node images already, as after a first `lab up`.
+	for _, image := range nodeImages {
+		f.addImageLocked(image, fakeImage{ID: "sha256:node-" + NodeImageVersion(image)})
+	}
+	return f
+}
+
+// addImage puts an image into the fake Docker under a reference.
+func (f *fakeEnv) addImage(ref string, img fakeImage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.addImageLocked(ref, img)
+}
+
+func (f *fakeEnv) addImageLocked(ref string, img fakeImage) {
+	f.images[ref] = img
+	f.images[img.ID] = img
+}
+
+// dockerLog is the image commands run so far.
+func (f *fakeEnv) dockerLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.docker)
 }
 
 // provider is a Provider wired to the fake, with waits shortened for tests.
@@ -71,6 +117,8 @@ func (f *fakeEnv) run(ctx context.Context, name string, args ...string) ([]byte,
 		return nil, nil, ctx.Err()
 	case args[0] == "info":
 		return []byte(f.infoStdout), []byte(f.infoStderr), f.infoErr
+	case args[0] == "image" || args[0] == "pull" || args[0] == "save" || args[0] == "load" || args[0] == "tag":
+		return f.imageCommand(args)
 	case args[0] == "inspect":
 		var out strings.Builder
 		for _, container := range args[3:] {
@@ -81,6 +129,76 @@ func (f *fakeEnv) run(ctx context.Context, name string, args ...string) ([]byte,
 		return []byte(out.String()), nil, nil
 	}
 	return nil, nil, fmt.Errorf("unexpected docker %v", args)
+}
+
+// imageCommand plays docker image inspect, pull, tag, save and load. An archive holds
+// "<ref> <image ID>", which load and LoadImageArchive read back.
+func (f *fakeEnv) imageCommand(args []string) ([]byte, []byte, error) {
+	exit1 := errors.New("exit status 1")
+	if args[0] != "image" {
+		f.docker = append(f.docker, strings.Join(args, " "))
+	}
+	switch args[0] {
+	case "image": // image inspect --format {{json .}} REF
+		img, ok := f.images[args[len(args)-1]]
+		if !ok {
+			return nil, []byte("Error: No such image: " + args[len(args)-1]), exit1
+		}
+		out, _ := json.Marshal(map[string]any{"Id": img.ID, "Config": map[string]any{"Labels": img.Labels}})
+		return out, nil, nil
+	case "pull":
+		img, ok := f.registry[args[1]]
+		if !ok {
+			return nil, []byte(`Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host`), exit1
+		}
+		f.addImageLocked(args[1], img)
+	case "tag":
+		img, ok := f.images[args[1]]
+		if !ok {
+			return nil, []byte("Error response from daemon: No such image: " + args[1]), exit1
+		}
+		f.addImageLocked(args[2], img)
+	case "save": // save -o FILE REF
+		img, ok := f.images[args[3]]
+		if !ok {
+			return nil, []byte("Error response from daemon: reference does not exist"), exit1
+		}
+		return nil, nil, os.WriteFile(args[2], []byte(args[3]+" "+img.ID), 0o644)
+	case "load": // load -i FILE
+		data, err := os.ReadFile(args[2])
+		if err != nil {
+			return nil, []byte("open " + args[2] + ": no such file or directory"), exit1
+		}
+		ref, id, _ := strings.Cut(string(data), " ")
+		f.addImageLocked(ref, fakeImage{ID: id})
+	}
+	return nil, nil, nil
+}
+
+func (f *fakeEnv) ImageID(_, node, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.onNode[node][ref]
+	if !ok {
+		return "", fmt.Errorf("no such image %s", ref)
+	}
+	return id, nil
+}
+
+func (f *fakeEnv) LoadImageArchive(_, node, archive string) error {
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ref, id, _ := strings.Cut(string(data), " ")
+	if f.onNode[node] == nil {
+		f.onNode[node] = map[string]string{}
+	}
+	f.onNode[node][ref] = id
+	f.loads = append(f.loads, node+" "+filepath.Base(archive))
+	return nil
 }
 
 // addCluster makes a running cluster of the given shape, as kind names its nodes.
@@ -134,6 +252,7 @@ func (f *fakeEnv) Create(name string, cfg *v1alpha4.Cluster, kubeconfigPath stri
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "create "+name)
+	f.createdFrom = cfg.Nodes[0].Image
 	var counts NodeCounts
 	for _, n := range cfg.Nodes {
 		if n.Role == v1alpha4.ControlPlaneRole {

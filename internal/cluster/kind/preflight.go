@@ -28,8 +28,9 @@ func NodeMemory(counts NodeCounts) int64 {
 	return int64(counts.ControlPlanes)*ControlPlaneMemory + int64(counts.Workers)*WorkerMemory
 }
 
-// Preflight checks that Docker answers, that it has memory for the nodes, and that the
-// host ports are free, without changing anything.
+// Preflight checks that Docker answers, that it has memory for the nodes, that the
+// host ports are free and that the node image is in Docker or can be pulled (without
+// a bundle; a pull is the one change it makes).
 func (p *Provider) Preflight(ctx context.Context, req cluster.Request, ev *event.Emitter) error {
 	plan, err := newPlan(req)
 	if err != nil {
@@ -52,8 +53,14 @@ func (p *Provider) Preflight(ctx context.Context, req cluster.Request, ev *event
 			return err
 		}
 	}
+	if req.Bundle != nil {
+		return nil // Create loads the node image from the bundle, verified already
+	}
 	warnPatch(req.Cluster.KubernetesVersion, plan.image, ev)
-	return nil
+	if exists {
+		return nil
+	}
+	return p.checkNodeImage(ctx, plan.image, ev)
 }
 
 // checkMemory compares the memory Docker can give (its VM's, on Docker Desktop) with

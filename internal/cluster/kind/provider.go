@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
+	"github.com/cloudnativelab/lab/internal/bundle"
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
@@ -87,14 +88,29 @@ type plan struct {
 	image  string
 }
 
+// newPlan builds the cluster's configuration. With a bundle, the node image is the
+// bundle's (as loaded into Docker) instead of the one NodeImage picks.
 func newPlan(req cluster.Request) (plan, error) {
-	cfg, err := ClusterConfig(req.Name, req.Cluster)
+	if req.Bundle == nil {
+		cfg, err := ClusterConfig(req.Name, req.Cluster)
+		if err != nil {
+			return plan{}, err
+		}
+		counts, _ := CountNodes(req.Cluster) // ClusterConfig validated the spec
+		ports, _ := HostPorts(req.Cluster)
+		return plan{name: ClusterName(req.Name), config: cfg, counts: counts, ports: ports, image: cfg.Nodes[0].Image}, nil
+	}
+	counts, err := CountNodes(req.Cluster)
 	if err != nil {
 		return plan{}, err
 	}
-	counts, _ := CountNodes(req.Cluster) // ClusterConfig validated the spec
-	ports, _ := HostPorts(req.Cluster)
-	return plan{name: ClusterName(req.Name), config: cfg, counts: counts, ports: ports, image: cfg.Nodes[0].Image}, nil
+	ports, err := HostPorts(req.Cluster)
+	if err != nil {
+		return plan{}, err
+	}
+	image := bundle.LocalRef(req.Bundle.Manifest.NodeImage.Ref)
+	cfg := clusterConfig(req.Name, counts, ports, image)
+	return plan{name: ClusterName(req.Name), config: cfg, counts: counts, ports: ports, image: image}, nil
 }
 
 // Create brings the cluster up. A cluster that already runs with all its nodes is kept;
@@ -115,6 +131,11 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 	}
 	if err := os.MkdirAll(req.WorkDir, 0o700); err != nil {
 		return errs.Wrap(errs.Internal, err, "cannot create the lab's work directory", "")
+	}
+	if req.Bundle != nil {
+		if err := p.loadNodeImage(ctx, req.Bundle, ev); err != nil {
+			return err
+		}
 	}
 	return p.createAndWait(ctx, b, plan, kubeconfigPath)
 }

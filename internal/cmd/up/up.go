@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,8 @@ type Options struct {
 	Recreate   bool
 	AllowChaos bool
 	Offline    bool
+	Bundle     string
+	bundleSet  bool
 }
 
 // NewCmd builds `lab up`; runF replaces the run function in tests.
@@ -45,7 +48,14 @@ a stack that does not come up is diagnosed (which pods, why, what to do).
 Running "lab up" again is safe: an existing lab that matches its definition is left
 alone (a stack whose chart version and values did not change is not upgraded), an
 interrupted one is finished, and a lab whose cluster shape changed is refused unless
---recreate.`,
+--recreate.
+
+With --bundle DIR (made by "lab pull --bundle DIR" on a machine with network), the
+lab comes up on kind with no registry at all: the bundle's manifest and every archive
+are verified first (a missing or corrupt file is refused, exit 2, before anything is
+created), the node image is loaded into Docker, the cluster is created from it, every
+image is loaded into every node, and the stacks are installed from the bundle's
+charts. The lab remembers the bundle: a later "lab up" keeps using it.`,
 		Example: `  # The default lab: kind if Docker runs, else simulated
   lab up
 
@@ -59,9 +69,16 @@ interrupted one is finished, and a lab whose cluster shape changed is refused un
   lab up --provider existing --context my-cluster --allow-chaos
 
   # In a classroom without network: charts from the cache "lab pull" filled
-  lab up --offline`,
+  lab up --offline
+
+  # In a classroom without network or registry: everything from a bundle
+  lab up --bundle /media/usb/lab-bundle`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.bundleSet = cmd.Flags().Changed("bundle")
+			if err := validate(opts); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -76,7 +93,9 @@ interrupted one is finished, and a lab whose cluster shape changed is refused un
 	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again when its cluster shape changed")
 	fl.BoolVar(&opts.AllowChaos, "allow-chaos", false, "with --provider existing: allow lab chaos to act on the adopted cluster")
 	fl.BoolVar(&opts.Offline, "offline", false, "take upstream charts from lab's cache only (filled by lab pull), naming any that are missing")
+	fl.StringVar(&opts.Bundle, "bundle", "", "bring the lab up on kind from an offline bundle made by lab pull --bundle: node image, images and charts, verified first")
 	cmd.MarkFlagsMutuallyExclusive("file", "lab")
+	cmd.MarkFlagDirname("bundle")
 	cmd.MarkFlagFilename("file", "yaml", "yml")
 	cmd.RegisterFlagCompletionFunc("lab", cmdutil.FixedCompletion(spec.EmbeddedLabNames()...))
 	cmd.RegisterFlagCompletionFunc("provider", cmdutil.FixedCompletion("auto", "kind", "sim", "existing"))
@@ -117,10 +136,22 @@ func LoadDefinition(file, name string, stdin io.Reader) (*spec.Lab, string, erro
 	return l, "embedded:" + name, err
 }
 
-func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
+// validate checks the flags before anything runs.
+func validate(opts *Options) error {
 	if err := validProvider(opts.Provider); err != nil {
 		return err
 	}
+	if opts.bundleSet && strings.TrimSpace(opts.Bundle) == "" {
+		return errs.Invalidf("name the bundle directory: --bundle DIR", "--bundle needs a directory")
+	}
+	if opts.bundleSet && opts.Provider != "" && opts.Provider != spec.ProviderAuto && opts.Provider != spec.ProviderKind {
+		return errs.Invalidf("drop --provider, or use --provider kind",
+			"--bundle brings up a kind cluster; it cannot be used with --provider %s", opts.Provider)
+	}
+	return nil
+}
+
+func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	def, source, err := LoadDefinition(opts.File, opts.Lab, f.IO.In)
 	if err != nil {
 		return err
@@ -134,7 +165,7 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	res, err := m.Up(ctx, lab.UpOptions{
 		Lab: def, Name: opts.Name, Source: source, Provider: opts.Provider,
 		Context: f.Globals.Context, Recreate: opts.Recreate, AllowChaos: opts.AllowChaos, Confirm: f.Confirm,
-		Offline: opts.Offline,
+		Offline: opts.Offline, Bundle: opts.Bundle,
 	})
 	if err != nil {
 		return err
