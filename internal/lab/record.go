@@ -42,9 +42,13 @@ type Record struct {
 	// UserKubeconfig is the file the context was merged into, to remove it from there.
 	UserKubeconfig string `json:"userKubeconfig,omitempty"`
 	// Stacks are the Helm releases lab installed, with chart versions and digests.
-	Stacks    []stack.Release `json:"stacks,omitempty"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
+	Stacks []stack.Release `json:"stacks,omitempty"`
+	// NoCluster is true when lab knows the provider holds nothing of the lab's cluster:
+	// its creation failed and the provider then reported it missing. `lab down` forgets
+	// such a lab even when the provider does not answer any more (Docker stopped).
+	NoCluster bool      `json:"noCluster,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // store reads and writes records under a state dir.
