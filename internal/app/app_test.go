@@ -109,6 +109,9 @@ func TestSimLabLifecycle(t *testing.T) {
 	if !hasStep(events, "Creating cluster (sim)", event.StepDone) || !hasStep(events, "Waiting for 2 nodes to be Ready", event.StepDone) {
 		t.Fatalf("events lack the create and wait steps: %+v", events)
 	}
+	if !strings.Contains(stdout, "kubectl's current context is now lab-cli in "+env["KUBECONFIG"]+" (none was set)") {
+		t.Fatalf("up does not say it made lab-cli kubectl's current context: %s", stdout)
+	}
 	if !strings.Contains(events[0].Message, "Docker is not reachable") {
 		t.Fatalf("first event should say why the lab is simulated: %+v", events[0])
 	}
