@@ -184,5 +184,9 @@ func (m *Manager) Kubeconfig(name string) ([]byte, error) {
 	return data, nil
 }
 
+// Dir is the directory lab keeps a lab's files in (its record, kubeconfig and chaos
+// journal), whether or not the lab exists.
+func (m *Manager) Dir(name string) string { return m.store().dir(name) }
+
 // Names lists the labs that have a record.
 func (m *Manager) Names() ([]string, error) { return m.store().names() }

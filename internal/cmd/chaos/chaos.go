@@ -108,16 +108,23 @@ func JournalDir(labDir string) string { return filepath.Join(labDir, "chaos") }
 // sees it reverted and ends before the cluster goes. On an adopted cluster a revert
 // that fails stops the down (the fault would stay on a cluster that outlives the lab);
 // on a cluster lab created it is a warning, since the cluster goes away whole.
+//
+// The journal is read first, so a lab without faults costs no look at its cluster; and
+// the lab is not resolved as `lab chaos` does it, since --kubeconfig on `lab down` names
+// the file to remove the lab's context from, not a cluster to check.
 func RevertBeforeDown(ctx context.Context, f *cmdutil.Factory, name string, ev *event.Emitter) error {
-	l, err := resolveLab(ctx, f, name)
-	if err != nil {
-		return err
-	}
+	m := f.Manager(event.Discard)
 	eng := &chaos.Engine{Events: ev}
-	open, err := eng.Status(l)
+	open, err := eng.Status(&chaos.Lab{Name: name, JournalDir: JournalDir(m.Dir(name))})
 	if err != nil || len(open) == 0 {
 		return err
 	}
+	st, err := m.Status(ctx, name)
+	if err != nil {
+		return err
+	}
+	kubeconfig, _ := m.Kubeconfig(name)
+	l := LabFromStatus(st, kubeconfig)
 	_, err = eng.Revert(ctx, l, nil, true)
 	if err != nil && l.Provider != spec.ProviderExisting {
 		ev.Warn(fmt.Sprintf("chaos faults of lab %q could not be reverted (%v); deleting the cluster removes them", name, err))
