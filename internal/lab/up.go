@@ -332,11 +332,11 @@ func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req c
 	}
 	previous, err := kube.MergeContext(ctx, rec.UserKubeconfig, data)
 	if err == nil && previous != rec.Context {
-		was := "none was set"
+		was := "no context was current before"
 		if previous != "" {
 			was = "it was " + previous + "; `kubectl config use-context " + previous + "` goes back"
 		}
-		m.Events.Info(fmt.Sprintf("kubectl's current context is now %s in %s (%s)", rec.Context, rec.UserKubeconfig, was))
+		m.Events.Info(fmt.Sprintf("kubectl's current context is now %s (%s)", rec.Context, was))
 	}
 	return err
 }
