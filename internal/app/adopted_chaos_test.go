@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -28,16 +29,19 @@ func TestDownOfAnAdoptedLabRevertsItsChaos(t *testing.T) {
 	}
 	env := testenv.PrivateEnv(t)
 	env["LAB_SIM_BIN_DIR"] = bin
-	// The cluster to adopt: a sim lab without stacks.
+	// The cluster to adopt: a sim lab without stacks, made by another state dir (lab
+	// refuses to adopt the cluster of a lab of its own).
+	baseEnv := maps.Clone(env)
+	baseEnv["LAB_STATE_DIR"] = t.TempDir()
 	base := writeLab(t, "base")
-	t.Cleanup(func() { runLab(t, env, "down", "--name", "base") })
-	if code, _, stderr := runLab(t, env, "up", "-f", base); code != 0 {
+	t.Cleanup(func() { runLab(t, baseEnv, "down", "--name", "base") })
+	if code, _, stderr := runLab(t, baseEnv, "up", "-f", base); code != 0 {
 		t.Fatalf("up base: %s", stderr)
 	}
 	if code, _, stderr := runLab(t, env, "up", "-f", base, "--name", "adopted", "--provider", "existing", "--context", "lab-base", "--allow-chaos"); code != 0 {
 		t.Fatalf("adopt: %s", stderr)
 	}
-	_, stdout, _ := runLab(t, env, "kubeconfig", "--name", "base")
+	_, stdout, _ := runLab(t, baseEnv, "kubeconfig", "--name", "base")
 	cs, err := kube.Clientset([]byte(stdout))
 	if err != nil {
 		t.Fatal(err)

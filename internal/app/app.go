@@ -5,12 +5,15 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
@@ -119,8 +122,8 @@ func NewFactory(io *ui.IO) *cmdutil.Factory {
 			Catalog:         stack.Default(),
 			CacheDir:        state.CacheHome(),
 			Events:          event.NewEmitter(sink),
-			BeforeDown: func(ctx context.Context, name string) error {
-				return chaoscmd.RevertBeforeDown(ctx, f, name)
+			BeforeDown: func(ctx context.Context, name string, ev *event.Emitter) error {
+				return chaoscmd.RevertBeforeDown(ctx, f, name, ev)
 			},
 		}
 	}
@@ -144,6 +147,7 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 			if f.Globals.NoColor {
 				f.IO.Color = false
 			}
+			routeClientGoLogs(f.Globals.Verbose, f.IO.ErrOut)
 			_, err := f.Format()
 			return err
 		},
@@ -172,6 +176,18 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 	// Added now rather than at Execute so the CLI reference documents it.
 	root.InitDefaultCompletionCmd()
 	return root
+}
+
+// routeClientGoLogs sends the log lines of client-go and the other Kubernetes
+// libraries (klog: "couldn't get current server API group list", retries while an API
+// server is down) to stderr with -v only: without it they are dropped, since lab's own
+// messages say what failed and what to do.
+func routeClientGoLogs(verbose int, errOut io.Writer) {
+	out := io.Discard
+	if verbose > 0 {
+		out = errOut
+	}
+	klog.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(out), textlogger.Verbosity(verbose))))
 }
 
 func addGlobalFlags(root *cobra.Command, g *cmdutil.Globals) {

@@ -40,7 +40,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, errs.ExitInvalid, []string{`unknown command "frobnicate"`}},
 		{"unknown flag", []string{"up", "--frob"}, errs.ExitInvalid, []string{"unknown flag: --frob"}},
 		{"stray argument", []string{"down", "extra"}, errs.ExitInvalid, []string{"takes no arguments"}},
-		{"status of a missing lab", []string{"status", "--name", "ghost"}, errs.ExitInvalid, []string{`no lab named "ghost"`, "Hint: see `lab list`"}},
+		{"status of a missing lab", []string{"status", "--name", "ghost"}, errs.ExitInvalid, []string{`no lab named "ghost"`, "Hint: create it with `lab up`"}},
 		{"bad lab name", []string{"down", "--name", "Bad_Name"}, errs.ExitInvalid, []string{`invalid lab name "Bad_Name"`}},
 		{"down of a missing lab is a note", []string{"down", "--name", "ghost"}, errs.ExitOK, []string{`no lab named "ghost": nothing to delete`}},
 		{"kind without Docker", []string{"up", "--provider", "kind", "--name", "needs-docker"}, errs.ExitError, []string{"Docker is not reachable", "Hint:", "--provider sim"}},
@@ -108,6 +108,9 @@ func TestSimLabLifecycle(t *testing.T) {
 	}
 	if !hasStep(events, "Creating cluster (sim)", event.StepDone) || !hasStep(events, "Waiting for 2 nodes to be Ready", event.StepDone) {
 		t.Fatalf("events lack the create and wait steps: %+v", events)
+	}
+	if !strings.Contains(stdout, "kubectl's current context is now lab-cli (no context was current before)") {
+		t.Fatalf("up does not say it made lab-cli kubectl's current context: %s", stdout)
 	}
 	if !strings.Contains(events[0].Message, "Docker is not reachable") {
 		t.Fatalf("first event should say why the lab is simulated: %+v", events[0])

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // Recorder receives what lab's own metrics count; internal/metrics' Exporter is one.
@@ -230,13 +231,24 @@ func (e *Engine) Run(ctx context.Context, l *Lab, opts RunOptions) (*RunResult, 
 		return res, err
 	}
 	recovery := e.watchRecovery(ctx, env, f, entry, opts.RecoveryTimeout)
-	interrupted := e.hold(ctx, env, f, entry, opts)
+	ended := e.hold(ctx, env, f, entry, opts)
+	switch ended {
+	case revertedElsewhere:
+		// Another process (`lab chaos revert`, `lab down`) undid it: reverting again
+		// would act on a cluster that may be going away.
+		if onDisk, err := (Journal{Dir: l.JournalDir}).Load(entry.ID); err == nil {
+			res.Entry = onDisk
+		}
+		return res, nil
+	case labDeleted:
+		return res, labDeletedError(l, entry)
+	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revertTimeout)
 	defer cancel()
 	if err := e.Stop(stopCtx, env, f, entry); err != nil {
 		return res, err
 	}
-	if interrupted {
+	if ended == interrupted {
 		return res, errs.New(errs.Interrupted, "interrupted: fault "+entry.ID+" was reverted", "")
 	}
 	res.Recovery, res.RecoveryError = recovery.wait(ctx, e, env, entry, opts.RecoveryTimeout)
@@ -341,11 +353,21 @@ func (e *Engine) save(ctx context.Context, env *Env, entry *Entry) (reverted boo
 	return reverted, err
 }
 
+// holdEnd is why hold returned.
+type holdEnd int
+
+const (
+	expired           holdEnd = iota // the duration is over: revert it now
+	interrupted                      // Ctrl-C: revert it now
+	revertedElsewhere                // another lab process reverted it
+	labDeleted                       // `lab down` deleted the lab and its journal
+)
+
 // hold waits out the duration, striking again every interval for a repeater, and ends
-// early on Ctrl-C (interrupted) or when another process reverted the entry.
-func (e *Engine) hold(ctx context.Context, env *Env, f Fault, entry *Entry, opts RunOptions) (interrupted bool) {
+// early on Ctrl-C, when another process reverted the entry, or when the lab was deleted.
+func (e *Engine) hold(ctx context.Context, env *Env, f Fault, entry *Entry, opts RunOptions) holdEnd {
 	if entry.Duration == 0 {
-		return false
+		return expired
 	}
 	ev := e.Events
 	ev.Info(fmt.Sprintf("holding %s for %s; Ctrl-C reverts it at once", entry.ID, entry.Duration))
@@ -365,13 +387,12 @@ func (e *Engine) hold(ctx context.Context, env *Env, f Fault, entry *Entry, opts
 		select {
 		case <-ctx.Done():
 			ev.Warn("interrupted: reverting " + entry.ID + " now")
-			return true
+			return interrupted
 		case <-timer.C:
-			return false
+			return expired
 		case <-check.C:
-			if e.revertedElsewhere(env, entry) {
-				ev.Info(entry.ID + " was reverted by another lab process")
-				return false
+			if end, ok := e.endedElsewhere(env, entry); ok {
+				return end
 			}
 		case <-strike:
 			err := ev.Step(ctx, "Striking again: "+entry.ID, func(ctx context.Context) error { return rep.Repeat(ctx, env, entry, rng) })
@@ -382,9 +403,29 @@ func (e *Engine) hold(ctx context.Context, env *Env, f Fault, entry *Entry, opts
 	}
 }
 
-func (e *Engine) revertedElsewhere(env *Env, entry *Entry) bool {
-	onDisk, err := Journal{Dir: env.Lab.JournalDir}.Load(entry.ID)
-	return err == nil && onDisk.Phase == Reverted
+// endedElsewhere reports whether another process ended the held entry: reverted it,
+// or deleted its lab (the journal's directory is gone).
+func (e *Engine) endedElsewhere(env *Env, entry *Entry) (holdEnd, bool) {
+	j := Journal{Dir: env.Lab.JournalDir}
+	if !j.Exists() {
+		return labDeleted, true
+	}
+	onDisk, err := j.Load(entry.ID)
+	if err == nil && onDisk.Phase == Reverted {
+		e.Events.Info(entry.ID + " was reverted by another lab process")
+		return revertedElsewhere, true
+	}
+	return expired, false
+}
+
+// labDeletedError says that the lab of a fault was deleted while the fault was held.
+// Nothing is retried and no state is written: the lab's journal is gone with it.
+func labDeletedError(l *Lab, entry *Entry) error {
+	what := "the fault went with its cluster"
+	if l.Provider == spec.ProviderExisting {
+		what = "if it was still active, it may remain on the adopted cluster (context " + l.Context + "): check " + joinRefs(entry.Targets)
+	}
+	return errs.New(errs.Unavailable, fmt.Sprintf("lab %q was deleted while fault %s was held; %s", l.Name, entry.ID, what), "")
 }
 
 func derefSeed(s *int64) int64 {
@@ -394,8 +435,14 @@ func derefSeed(s *int64) int64 {
 	return *s
 }
 
-// Stop reverts an entry with retries and records the outcome.
+// Stop reverts an entry with retries and records the outcome. An entry whose lab was
+// deleted meanwhile is not retried: nothing is left to revert it with.
 func (e *Engine) Stop(ctx context.Context, env *Env, f Fault, entry *Entry) error {
+	if !(Journal{Dir: env.Lab.JournalDir}).Exists() {
+		err := labDeletedError(env.Lab, entry)
+		e.Events.Skip("Reverting "+entry.ID, err.Error())
+		return err
+	}
 	err := e.Events.Step(ctx, "Reverting "+entry.ID, func(ctx context.Context) error {
 		return e.revert(ctx, env, f, entry)
 	})
@@ -423,6 +470,9 @@ func (e *Engine) revert(ctx context.Context, env *Env, f Fault, entry *Entry) er
 		if last == nil {
 			return true, nil
 		}
+		if !j.Exists() {
+			return false, labDeletedError(env.Lab, entry)
+		}
 		entry.RevertAttempts++
 		entry.RevertError = last.Error()
 		j.Update(ctx, entry.ID, func(onDisk *Entry) {
@@ -432,6 +482,9 @@ func (e *Engine) revert(ctx context.Context, env *Env, f Fault, entry *Entry) er
 		return false, nil
 	}
 	if err := wait.ExponentialBackoffWithContext(ctx, backoff, attempt); err != nil {
+		if !j.Exists() {
+			return labDeletedError(env.Lab, entry) // no revert to suggest
+		}
 		if last == nil {
 			last = err
 		}

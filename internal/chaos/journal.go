@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,11 +107,16 @@ func (j Journal) List() ([]*Entry, error) {
 
 // Update changes an entry under the journal's lock, so a `lab chaos run` and a
 // `lab chaos revert` in another process never lose each other's writes.
+// A journal whose directory is gone (`lab down` deleted its lab) is never created
+// again: the error matches ErrJournalGone.
 func (j Journal) Update(ctx context.Context, id string, change func(*Entry)) (*Entry, error) {
-	if err := os.MkdirAll(j.Dir, 0o700); err != nil {
-		return nil, err
+	if !j.Exists() {
+		return nil, ErrJournalGone
 	}
-	lock, err := state.Acquire(ctx, filepath.Join(j.Dir, "journal.lock"), journalLockWait)
+	lock, err := state.AcquireInExistingDir(ctx, filepath.Join(j.Dir, "journal.lock"), journalLockWait)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrJournalGone
+	}
 	if err != nil {
 		return nil, fmt.Errorf("locking the chaos journal: %w", err)
 	}
@@ -124,6 +128,12 @@ func (j Journal) Update(ctx context.Context, id string, change func(*Entry)) (*E
 	change(e)
 	return e, j.Save(e)
 }
+
+// ErrJournalGone is the error of a journal whose lab was deleted.
+var ErrJournalGone = errors.New("the lab's chaos journal is gone: the lab was deleted")
+
+// Exists reports whether the journal's directory exists: false once its lab is deleted.
+func (j Journal) Exists() bool { return state.Exists(j.Dir) }
 
 // Open reports whether the entry may still be acting on the cluster.
 func (e *Entry) Open() bool { return e.Phase != Reverted }

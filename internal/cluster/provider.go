@@ -110,3 +110,10 @@ type Status struct {
 	// when nothing is; `lab up` repairs a cluster with a problem.
 	Problem string `json:"problem,omitempty"`
 }
+
+// LeftBehind is implemented by providers that can say what of a cluster remains when
+// lab forgets a lab without deleting its cluster (`lab down --force` while the provider
+// does not answer), and how to remove it by hand.
+type LeftBehind interface {
+	LeftBehind(req Request) string
+}

@@ -6,12 +6,16 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/ui"
@@ -67,6 +71,18 @@ func DefaultLabName(ctx context.Context, m *lab.Manager) string {
 		return names[0]
 	}
 	return "default"
+}
+
+// PickLab is DefaultLabName for commands that must not act on a guess: with several
+// labs, none named "default", it is an error listing them (`lab down` would otherwise
+// report "nothing to delete" and leave every lab in place).
+func PickLab(ctx context.Context, m *lab.Manager) (string, error) {
+	names, err := m.Names()
+	if err != nil || len(names) < 2 || slices.Contains(names, "default") {
+		return DefaultLabName(ctx, m), nil
+	}
+	return "", errs.Invalidf(fmt.Sprintf("pick one with --name (for example --name %s)", names[0]),
+		"there are %d labs (%s) and none is named \"default\"", len(names), strings.Join(names, ", "))
 }
 
 // CompleteLabNames completes --name with the labs that exist.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,13 +66,15 @@ func RenameContext(kubeconfig []byte, name string) ([]byte, error) {
 }
 
 // MergeContext adds (or replaces) the single context of kubeconfig into the file at path
-// and makes it the current context. The file is locked and written atomically, 0600.
-func MergeContext(ctx context.Context, path string, kubeconfig []byte) error {
+// and makes it the current context, returning the one that was current before ("" for
+// none). The file is locked and written atomically, 0600.
+func MergeContext(ctx context.Context, path string, kubeconfig []byte) (previous string, err error) {
 	src, err := clientcmd.Load(kubeconfig)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return editKubeconfig(ctx, path, func(dst *clientcmdapi.Config) {
+	err = editKubeconfig(ctx, path, func(dst *clientcmdapi.Config) {
+		previous = dst.CurrentContext
 		for n, c := range src.Clusters {
 			dst.Clusters[n] = c
 		}
@@ -83,6 +86,7 @@ func MergeContext(ctx context.Context, path string, kubeconfig []byte) error {
 		}
 		dst.CurrentContext = src.CurrentContext
 	})
+	return previous, err
 }
 
 // RemoveContext deletes the context name, and its cluster and user of the same name,
@@ -176,4 +180,19 @@ func Flatten(kubeconfig []byte) ([]byte, error) {
 		return nil, fmt.Errorf("inlining kubeconfig credentials: %w", err)
 	}
 	return clientcmd.Write(*cfg)
+}
+
+// ServerOf is the API server URL of a kubeconfig's current context, normalised (lower
+// case, no trailing slash) so two kubeconfigs of one cluster compare equal; "" when it
+// has none.
+func ServerOf(kubeconfig []byte) string {
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		return ""
+	}
+	kctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok || cfg.Clusters[kctx.Cluster] == nil {
+		return ""
+	}
+	return strings.TrimRight(strings.ToLower(cfg.Clusters[kctx.Cluster].Server), "/")
 }

@@ -167,8 +167,8 @@ func TestUpRepairsADegradedLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(st.Note, "not running: kwok-controller") || !strings.Contains(st.Note, "`lab up` to repair") {
-		t.Fatalf("status note = %q, want the stopped component and the repair named", st.Note)
+	if !strings.Contains(st.Note, "not running: kwok-controller") || !strings.Contains(st.Hint, "`lab up --name degraded` repairs it") {
+		t.Fatalf("status note = %q, hint = %q, want the stopped component and the repair named", st.Note, st.Hint)
 	}
 	res, err := m.Up(ctx, UpOptions{Lab: simLab(t, "degraded", 1)})
 	if err != nil {
@@ -410,5 +410,66 @@ func assertPrivate(t *testing.T, path string) {
 	}
 	if info.Mode().Perm() != 0o600 {
 		t.Fatalf("%s has mode %v, want 0600", path, info.Mode().Perm())
+	}
+}
+
+// TestUpAfterTheAPIServerDiedKeepsTheData: kill -9 of a sim lab's kube-apiserver leaves
+// etcd's data intact; `lab status` says what to run, and `lab up` starts what stopped
+// on that data (issue 17.2: it recreated the cluster empty).
+func TestUpAfterTheAPIServerDiedKeepsTheData(t *testing.T) {
+	t.Parallel()
+	rec := &event.Recorder{}
+	m := newManager(t, rec)
+	ctx := context.Background()
+	cleanupLab(t, m, "apiserver-died")
+	res, err := m.Up(ctx, UpOptions{Lab: simLab(t, "apiserver-died", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := readPrivate(res.Record.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kube.Clientset(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kept"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "survivor", Namespace: "kept"}, Data: map[string]string{"k": "v"}}
+	if _, err := cs.CoreV1().ConfigMaps("kept").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pidFile := filepath.Join(m.store().workDir("apiserver-died"), "kwok", "clusters", "lab-apiserver-died", "pids", "kube-apiserver.pid")
+	raw, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+
+	st, err := m.Status(ctx, "apiserver-died")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != cluster.Stopped || !strings.Contains(st.Hint, "`lab up --name apiserver-died` starts it again") {
+		t.Fatalf("status of a lab whose API server died: state %s, hint %q", st.State, st.Hint)
+	}
+	if _, err := m.Up(ctx, UpOptions{Lab: simLab(t, "apiserver-died", 1)}); err != nil {
+		t.Fatalf("up after the API server died: %v", err)
+	}
+	if rec.Said("anew") {
+		t.Fatalf("up rebuilt the cluster: %+v", rec.Events())
+	}
+	got, err := cs.CoreV1().ConfigMaps("kept").Get(ctx, "survivor", metav1.GetOptions{})
+	if err != nil || got.Data["k"] != "v" {
+		t.Fatalf("the ConfigMap made before the API server died is gone after lab up: %v", err)
+	}
+	if st, _ := m.Status(ctx, "apiserver-died"); st.State != cluster.Running {
+		t.Fatalf("after lab up: state %s, hint %q", st.State, st.Hint)
 	}
 }

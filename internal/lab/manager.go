@@ -38,23 +38,26 @@ type Manager struct {
 	// StackTimeout overrides each stack's readiness timeout when positive.
 	StackTimeout time.Duration
 	Events       *event.Emitter
-	// BeforeDown runs before an adopted cluster's lab is removed: chaos reverts the
-	// faults still active there (lab cannot import chaos, which builds on lab). The
-	// clusters lab created go away whole, faults included.
-	BeforeDown func(ctx context.Context, name string) error
+	// BeforeDown runs before a lab is removed, its progress going to ev: chaos reverts
+	// the faults still active there (lab cannot import chaos, which builds on lab), so
+	// that a `lab chaos run` holding one stops, rather than acting on a cluster being
+	// deleted. An error stops the removal.
+	BeforeDown func(ctx context.Context, name string, ev *event.Emitter) error
 }
 
 func (m *Manager) store() store { return store{root: m.StateDir} }
 
-// lock takes the lab's lock, turning a timeout into a message naming the holder.
+// lock takes the lab's lock, saying so when it has to wait for another process, and
+// turning a timeout into a message naming the holder.
 func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
-	l, err := state.Acquire(ctx, m.store().lockPath(name), m.LockWait)
+	l, err := state.Acquire(ctx, m.store().lockPath(name), 0)
 	var locked *state.ErrLocked
+	if errors.As(err, &locked) && m.LockWait > 0 {
+		m.Events.Info(fmt.Sprintf("%s is changing lab %q; waiting up to %s for it to finish", holder(locked), name, m.LockWait))
+		l, err = state.Acquire(ctx, m.store().lockPath(name), m.LockWait)
+	}
 	if errors.As(err, &locked) {
-		who := "another lab process"
-		if locked.Holder != "" {
-			who += " (pid " + locked.Holder + ")"
-		}
+		who := holder(locked)
 		return nil, errs.New(errs.Busy,
 			fmt.Sprintf("%s is changing lab %q", who, name),
 			"wait for it to finish and try again; the lock goes away when that process exits")
@@ -63,6 +66,14 @@ func (m *Manager) lock(ctx context.Context, name string) (*state.Lock, error) {
 		return nil, interrupted("", ctx.Err())
 	}
 	return l, err
+}
+
+// holder names the process holding a lock.
+func holder(locked *state.ErrLocked) string {
+	if locked.Holder != "" {
+		return "another lab process (pid " + locked.Holder + ")"
+	}
+	return "another lab process"
 }
 
 func (m *Manager) provider(name string) (cluster.Provider, error) {

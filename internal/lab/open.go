@@ -117,7 +117,7 @@ func (m *Manager) stackService(ctx context.Context, name, target string, find fu
 	}
 	rec, err := m.store().load(name)
 	if err == nil && rec == nil {
-		err = errNoLab(name)
+		err = m.noLab(name)
 	}
 	if err != nil {
 		return nil, s, svc, err

@@ -241,7 +241,7 @@ func (m *Manager) readyLab(ctx context.Context, name string) (*Record, interface
 	}
 	rec, err := m.store().load(name)
 	if err == nil && rec == nil {
-		err = errNoLab(name)
+		err = m.noLab(name)
 	}
 	if err == nil && rec.Phase != Ready {
 		err = errs.Invalidf("run `lab up` to finish it first", "lab %q is %s, not Ready", name, rec.Phase)

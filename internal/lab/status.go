@@ -2,7 +2,9 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
@@ -33,11 +35,22 @@ type Status struct {
 	Dir string `json:"dir"`
 	// Note is a plain sentence the user must not miss (a simulated cluster's limits).
 	Note string `json:"note,omitempty"`
+	// Hint is what to run when the lab is not usable as it is (stopped, unfinished,
+	// degraded), empty when it is.
+	Hint string `json:"hint,omitempty"`
+
+	problem bool // a component of a running cluster is down
 }
 
-// ErrNoLab is the kind of error for a lab that does not exist.
-func errNoLab(name string) error {
-	return errs.New(errs.Invalid, "no lab named "+quote(name), "see `lab list` for the labs that exist, or create it with `lab up`")
+// noLab is the error for a lab that does not exist, naming the labs that do: with
+// several labs and no --name, commands look for "default", which may not be one.
+func (m *Manager) noLab(name string) error {
+	names, _ := m.store().names()
+	if len(names) == 0 {
+		return errs.New(errs.Invalid, "no lab named "+quote(name), "create it with `lab up`")
+	}
+	return errs.New(errs.Invalid, fmt.Sprintf("no lab named %q; the labs here are: %s", name, strings.Join(names, ", ")),
+		fmt.Sprintf("pick one with --name (for example --name %s), or create %q with `lab up --name %s`", names[0], name, name))
 }
 
 func quote(s string) string { return `"` + s + `"` }
@@ -52,7 +65,7 @@ func (m *Manager) Status(ctx context.Context, name string) (*Status, error) {
 		return nil, err
 	}
 	if rec == nil {
-		return nil, errNoLab(name)
+		return nil, m.noLab(name)
 	}
 	return m.status(ctx, rec), nil
 }
@@ -83,6 +96,7 @@ func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 	if s.Stacks == nil {
 		s.Stacks = []string{}
 	}
+	defer func() { s.Hint = statusHint(s) }()
 	p, err := m.provider(rec.Provider)
 	if err != nil {
 		s.Note = err.Error()
@@ -98,12 +112,31 @@ func (m *Manager) status(ctx context.Context, rec *Record) *Status {
 		s.Note = st.Detail
 	}
 	if st.Problem != "" {
-		s.Note = st.Problem + ". Run `lab up` to repair it. " + s.Note
+		s.Note = st.Problem + ". " + s.Note
+		s.problem = true
 	}
 	if st.State == cluster.Running {
 		s.Nodes = m.nodeSummary(ctx, rec)
 	}
 	return s
+}
+
+// statusHint says what to run for a lab that is not usable as it is.
+func statusHint(s *Status) string {
+	up, down := "`lab up --name "+s.Name+"`", "`lab down --name "+s.Name+"`"
+	switch {
+	case s.Phase == Creating:
+		return "its creation did not finish: " + up + " completes it, " + down + " removes what was made"
+	case s.Phase == Deleting:
+		return "its deletion did not finish: " + down + " completes it"
+	case s.State == cluster.Stopped:
+		return up + " starts it again, keeping what is in it"
+	case s.State == cluster.Missing && s.Note == "":
+		return "its cluster is gone: " + up + " creates it again (empty), " + down + " forgets the lab"
+	case s.problem:
+		return up + " repairs it (restarts what stopped, keeping what is in it)"
+	}
+	return ""
 }
 
 // stackNames lists the lab's declared stacks, then those added with `lab stacks add`.
@@ -142,7 +175,7 @@ func (m *Manager) Kubeconfig(name string) ([]byte, error) {
 		return nil, err
 	}
 	if rec == nil {
-		return nil, errNoLab(name)
+		return nil, m.noLab(name)
 	}
 	data, err := readPrivate(rec.Kubeconfig)
 	if err != nil {
@@ -150,6 +183,10 @@ func (m *Manager) Kubeconfig(name string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Dir is the directory lab keeps a lab's files in (its record, kubeconfig and chaos
+// journal), whether or not the lab exists.
+func (m *Manager) Dir(name string) string { return m.store().dir(name) }
 
 // Names lists the labs that have a record.
 func (m *Manager) Names() ([]string, error) { return m.store().names() }

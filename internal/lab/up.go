@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,12 +99,18 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 		}
 		lab.Spec.Cluster.AllowChaos = true
 	}
+	if lab.Spec.Cluster.Provider == spec.ProviderExisting {
+		if err := m.checkAdoption(name, &lab, rec, opts.Confirm); err != nil {
+			return nil, err
+		}
+	}
 	if rec != nil {
-		if diff := clusterDiff(rec, &lab); len(diff) > 0 {
-			if !opts.Recreate {
-				return nil, errs.Invalidf("run `lab up --recreate` to delete the lab and create it with the new shape (workloads in it are lost)",
-					"lab %q exists with a different cluster:\n%s", name, indent(diff))
-			}
+		diff := clusterDiff(rec, &lab)
+		if len(diff) > 0 && !opts.Recreate {
+			return nil, errs.Invalidf("run `lab up --recreate` to delete the lab and create it with the new shape (workloads in it are lost)",
+				"lab %q exists with a different cluster:\n%s", name, indent(diff))
+		}
+		if len(diff) > 0 || opts.Recreate && !m.healthy(ctx, rec) {
 			if err := m.recreate(ctx, rec, opts.Confirm); err != nil {
 				return nil, err
 			}
@@ -186,7 +193,19 @@ func (m *Manager) recreate(ctx context.Context, rec *Record, confirm func(string
 			return errs.New(errs.Invalid, "recreate cancelled", "")
 		}
 	}
-	return m.down(ctx, rec)
+	_, err := m.down(ctx, rec, false)
+	return err
+}
+
+// healthy is true when the lab's cluster runs with nothing broken: --recreate leaves
+// such a lab of the same shape alone, and replaces one that is stopped or broken.
+func (m *Manager) healthy(ctx context.Context, rec *Record) bool {
+	p, err := m.provider(rec.Provider)
+	if err != nil {
+		return false
+	}
+	st, err := p.Status(ctx, m.request(rec.Name, rec.Spec.Spec.Cluster))
+	return err == nil && st.State == cluster.Running && st.Problem == ""
 }
 
 // alreadyUp is true when the recorded lab is Ready, its cluster answers and its
@@ -255,6 +274,7 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		rec = &Record{Name: name, CreatedAt: time.Now().UTC()}
 	}
 	rec.Provider, rec.Phase, rec.Spec, rec.Source = p.Name(), Creating, lab, opts.Source
+	rec.NoCluster = false // from here on, the provider may make something
 	rec.Kubeconfig = m.store().kubeconfigPath(name)
 	if bdl != nil {
 		rec.Bundle = bdl.Dir
@@ -266,7 +286,7 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		title string
 		run   func(context.Context) error
 	}{
-		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return p.Create(ctx, req, m.Events) }},
+		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return m.createCluster(ctx, p, req, rec) }},
 		{"Writing kubeconfig", func(ctx context.Context) error { return m.writeKubeconfig(ctx, p, req, rec) }},
 		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, p, req, rec) }},
 	}
@@ -289,6 +309,24 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		return nil, stepError(ctx, err)
 	}
 	return &UpResult{Record: rec, Stacks: rels}, nil
+}
+
+// createCluster runs the provider's Create. When it fails (not interrupted), the
+// provider is asked what is left: a cluster reported missing is recorded as such
+// (NoCluster), so that `lab down` can forget the lab even once the provider no longer
+// answers (Docker stopped since).
+func (m *Manager) createCluster(ctx context.Context, p cluster.Provider, req cluster.Request, rec *Record) error {
+	err := p.Create(ctx, req, m.Events)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if st, stErr := p.Status(ctx, req); stErr == nil && st.State == cluster.Missing {
+		rec.NoCluster = true
+		if saveErr := m.store().save(rec); saveErr != nil {
+			return errors.Join(err, saveErr)
+		}
+	}
+	return err
 }
 
 // footprintNote tells what the stacks will ask of the cluster.
@@ -325,7 +363,15 @@ func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req c
 	if err := m.store().save(rec); err != nil {
 		return err
 	}
-	return kube.MergeContext(ctx, rec.UserKubeconfig, data)
+	previous, err := kube.MergeContext(ctx, rec.UserKubeconfig, data)
+	if err == nil && previous != rec.Context {
+		was := "no context was current before"
+		if previous != "" {
+			was = "it was " + previous + "; `kubectl config use-context " + previous + "` goes back"
+		}
+		m.Events.Info(fmt.Sprintf("kubectl's current context is now %s (%s)", rec.Context, was))
+	}
+	return err
 }
 
 // waitNodes waits for the lab's nodes to be Ready; when they are not, the error also

@@ -36,6 +36,12 @@ func Acquire(ctx context.Context, path string, wait time.Duration) (*Lock, error
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
+	return AcquireInExistingDir(ctx, path, wait)
+}
+
+// AcquireInExistingDir is Acquire without creating path's directory: when it does not
+// exist (its owner was deleted meanwhile), the error matches fs.ErrNotExist.
+func AcquireInExistingDir(ctx context.Context, path string, wait time.Duration) (*Lock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err

@@ -126,3 +126,14 @@ func LabelNamespace(ns *corev1.Namespace, lab string) {
 	ns.Labels[LabLabel] = lab
 	ns.Labels["app.kubernetes.io/managed-by"] = "lab"
 }
+
+// LeftBehind names what lab installed on the adopted cluster, which stays there when
+// lab forgets the lab without removing it.
+func (p *Provider) LeftBehind(req cluster.Request) string {
+	helmFlag, kubectlFlag := "", ""
+	if c := req.Cluster.Context; c != "" {
+		helmFlag, kubectlFlag = " --kube-context "+c, " --context "+c
+	}
+	return fmt.Sprintf("what lab installed on context %s: its Helm releases (`helm list -A%s`; `helm uninstall` them) and namespaces (`kubectl%s delete namespace -l %s=%s`)",
+		contextName(req), helmFlag, kubectlFlag, LabLabel, req.Name)
+}

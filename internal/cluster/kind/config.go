@@ -114,6 +114,9 @@ func clusterConfig(labName string, counts NodeCounts, ports []int, image string)
 	cfg := &v1alpha4.Cluster{
 		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
 		Name:     ClusterName(labName),
+		// Loopback, kind's default, written out so it never depends on one: the API
+		// server's port must not be reachable from the network the laptop is on.
+		Networking: v1alpha4.Networking{APIServerAddress: loopback},
 	}
 	for i := 0; i < counts.ControlPlanes; i++ {
 		cfg.Nodes = append(cfg.Nodes, v1alpha4.Node{Role: v1alpha4.ControlPlaneRole, Image: image})
@@ -129,10 +132,16 @@ func clusterConfig(labName string, counts NodeCounts, ports []int, image string)
 	return cfg
 }
 
+// loopback is where a kind lab's API server and host ports listen.
+const loopback = "127.0.0.1"
+
 func portMappings(ports []int) []v1alpha4.PortMapping {
 	mappings := make([]v1alpha4.PortMapping, 0, len(ports))
 	for _, port := range ports {
 		mappings = append(mappings, v1alpha4.PortMapping{
+			// kind binds 0.0.0.0 by default, which would serve the lab's ingress
+			// (Grafana, the demo shop) to the whole network.
+			ListenAddress: loopback,
 			ContainerPort: int32(port),
 			HostPort:      int32(port),
 			Protocol:      v1alpha4.PortMappingProtocolTCP,

@@ -323,3 +323,10 @@ func kubeconfigPathIn(workDir string) (string, error) {
 	}
 	return filepath.Join(workDir, kubeconfigFile), nil
 }
+
+// LeftBehind names the kind cluster a forgotten lab may leave, and how to remove it.
+func (p *Provider) LeftBehind(req cluster.Request) string {
+	name := ClusterName(req.Name)
+	return fmt.Sprintf("kind cluster %s, if it was created (its containers are named %s-*): remove it with `kind delete cluster --name %s` once Docker runs",
+		name, name, name)
+}

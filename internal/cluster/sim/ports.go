@@ -27,7 +27,11 @@ func writePortConfig(kwokDir string) error {
 	if err != nil {
 		return err
 	}
-	doc := "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n"
+	// bindAddress: kwokctl's default is 0.0.0.0, which puts etcd (plain HTTP, no
+	// authentication), the API server, the controller-manager, the scheduler and kwok's
+	// controller on every network the machine is on. Every client of a sim cluster is
+	// local (kwokctl's kubeconfig and the components themselves use 127.0.0.1).
+	doc := "apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokctlConfiguration\noptions:\n  bindAddress: " + bindAddress + "\n"
 	for i, opt := range portOptions {
 		doc += fmt.Sprintf("  %s: %d\n", opt, ports[i])
 	}
@@ -37,6 +41,9 @@ func writePortConfig(kwokDir string) error {
 	// kwokctl reads $KWOK_WORKDIR/kwok.yaml by default.
 	return os.WriteFile(filepath.Join(kwokDir, "kwok.yaml"), []byte(doc), 0o600)
 }
+
+// bindAddress is where every component of a sim cluster listens: loopback only.
+const bindAddress = "127.0.0.1"
 
 // portRange is a half-open range of TCP ports, [low, high).
 type portRange struct{ low, high int }

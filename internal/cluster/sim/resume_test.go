@@ -51,6 +51,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(req.WorkDir, "kwok", "clusters", "lab-resume")
+	assertLoopbackOnly(t, dir)
 
 	t.Run("every component stopped, as after a reboot", func(t *testing.T) {
 		cs := clientset(ctx, t, p, req)
@@ -76,6 +77,7 @@ func TestCreateRepairsAndReplacesBrokenClusters(t *testing.T) {
 			t.Fatalf("the cluster's data did not survive the restart: %v", err)
 		}
 		waitNodes(ctx, t, p, req)
+		assertLoopbackOnly(t, dir)
 	})
 
 	t.Run("kwok's controller died", func(t *testing.T) {

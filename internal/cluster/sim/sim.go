@@ -112,13 +112,16 @@ func (p *Provider) Create(ctx context.Context, req cluster.Request, ev *event.Em
 		ev.Info("the sim cluster's create was interrupted; creating it anew")
 		return p.replace(ctx, bins, req, ev)
 	case st.State == cluster.Stopped || st.Problem != "":
-		// kwokctl's start launches only the components that are not running.
+		// kwokctl's start launches only the components that are not running. A cluster
+		// that does not start again is kept as it is, with its data (etcd's is intact
+		// after any component died): only --recreate replaces it.
 		if err := p.restart(ctx, bins, req); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ev.Warn("the sim cluster did not start again (" + firstLine(err) + "); creating it anew")
-			return p.replace(ctx, bins, req, ev)
+			return errs.New(errs.Unavailable, "the sim cluster did not start again: "+firstLine(err)+"; it is left as it is, with its data",
+				"run `lab up` again, look at the components' logs in "+filepath.Join(clusterDir(req), "logs")+
+					", or `lab up --recreate` to delete the cluster and create it empty")
 		}
 	}
 	return p.registerNodes(ctx, req)
@@ -188,12 +191,21 @@ func (p *Provider) restart(ctx context.Context, bins Binaries, req cluster.Reque
 // startDown has kwokctl start the components that are down and waits until the
 // cluster is healthy: kwokctl's start returns once the processes are forked, not once
 // they serve.
+//
+// A component can stop after kwokctl started the others: the controller-manager, the
+// scheduler and kwok's controller exit when they could not renew their leader lease
+// while the API server was down. Those are started again, up to three rounds.
 func (p *Provider) startDown(ctx, startCtx context.Context, bins Binaries, req cluster.Request) error {
-	forgetDown(clusterDir(req))
-	if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
-		return err
+	for round := 1; ; round++ {
+		forgetDown(clusterDir(req))
+		if err := p.kwokctl(startCtx, bins, req, "start", "cluster"); err != nil {
+			return err
+		}
+		err := p.waitHealthy(ctx, req, time.Minute)
+		if err == nil || round == 3 || ctx.Err() != nil || len(downComponents(clusterDir(req))) == 0 {
+			return err
+		}
 	}
-	return p.waitHealthy(ctx, req, time.Minute)
 }
 
 // waitHealthy waits for the API server to be ready (etcd reached, caches filled) with
@@ -511,4 +523,11 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// LeftBehind names the processes a forgotten sim lab may leave running, and how to
+// find them: their command lines hold the cluster's directory.
+func (p *Provider) LeftBehind(req cluster.Request) string {
+	return fmt.Sprintf("processes of sim cluster %s, if any still run: list them with `pgrep -af %s` and stop them with `pkill -f %s`",
+		clusterName(req.Name), clusterDir(req), clusterDir(req))
 }

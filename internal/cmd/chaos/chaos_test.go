@@ -272,21 +272,31 @@ func testRefusals(t *testing.T, c *cli) {
 }
 
 func testAdoptedNeedsConsent(t *testing.T, c *cli) {
-	for _, name := range []string{"adopted", "consented"} {
-		args := []string{"up", "-f", "testdata/no-stacks.yaml", "--provider", "existing", "--context", "testenv", "--kubeconfig", foreign.KubeconfigPath, "--name", name}
-		if name == "consented" {
-			args = append(args, "--allow-chaos")
-		}
-		if code, stdout, stderr := c.lab(args...); code != 0 {
-			t.Fatalf("adopting: exit %d\n%s%s", code, stdout, stderr)
-		}
-		t.Cleanup(func() { c.lab("--kubeconfig", foreign.KubeconfigPath, "down", "--name", name) })
+	adopt := func(name string, extra ...string) (int, string) {
+		args := append([]string{"up", "-f", "testdata/no-stacks.yaml", "--provider", "existing", "--context", "testenv", "--kubeconfig", foreign.KubeconfigPath, "--name", name}, extra...)
+		code, stdout, stderr := c.lab(args...)
+		return code, stdout + stderr
 	}
+	if code, out := adopt("adopted"); code != 0 {
+		t.Fatalf("adopting: exit %d\n%s", code, out)
+	}
+	t.Cleanup(func() { c.lab("--kubeconfig", foreign.KubeconfigPath, "down", "--name", "adopted") })
 	code, _, stderr := c.lab("--kubeconfig", foreign.KubeconfigPath, "chaos", "run", "pod-kill", "--name", "adopted", "--yes")
 	if code != errs.ExitInvalid || !strings.Contains(stderr, `lab "adopted" adopted context "testenv": lab did not create that cluster, and chaos on it needs explicit consent`) ||
 		!strings.Contains(stderr, "--allow-chaos") {
 		t.Fatalf("chaos on an adopted cluster without consent: exit %d\n%s", code, stderr)
 	}
+	// One cluster, one lab: the consented lab adopts it once the first is gone.
+	if code, out := adopt("consented", "--allow-chaos"); code != errs.ExitInvalid || !strings.Contains(out, `the cluster lab "adopted" already adopted`) {
+		t.Fatalf("adopting another lab's cluster: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := c.lab("--kubeconfig", foreign.KubeconfigPath, "down", "--name", "adopted"); code != 0 {
+		t.Fatalf("down adopted: %s", stderr)
+	}
+	if code, out := adopt("consented", "--allow-chaos"); code != 0 {
+		t.Fatalf("adopting with consent: exit %d\n%s", code, out)
+	}
+	t.Cleanup(func() { c.lab("--kubeconfig", foreign.KubeconfigPath, "down", "--name", "consented") })
 	code, stdout, stderr := c.lab("--kubeconfig", foreign.KubeconfigPath, "chaos", "list", "--name", "consented", "-o", "json")
 	if code != 0 || !strings.Contains(stdout, `"name": "pod-kill"`) {
 		t.Fatalf("list on a consented cluster: exit %d\n%s%s", code, stdout, stderr)

@@ -68,6 +68,9 @@ func Details(st *lab.Status) *ui.Details {
 	if st.Note != "" {
 		d.Note(st.Note)
 	}
+	if st.Hint != "" {
+		d.Add("Next", st.Hint)
+	}
 	return d
 }
 

@@ -47,8 +47,14 @@ a stack that does not come up is diagnosed (which pods, why, what to do).
 
 Running "lab up" again is safe: an existing lab that matches its definition is left
 alone (a stack whose chart version and values did not change is not upgraded), an
-interrupted one is finished, and a lab whose cluster shape changed is refused unless
---recreate.
+interrupted one is finished, a stopped one is started again on its own data (a
+simulated cluster whose API server died keeps its objects), and a lab whose cluster
+shape changed is refused unless --recreate. --recreate also replaces a cluster that
+is stopped or broken, with an empty one.
+
+Adopting a cluster (--provider existing) asks before installing stacks into it (--yes
+answers), and refuses a context whose cluster is already another lab's. "lab up" makes
+the lab's context kubectl's current context, and says which one it replaced.
 
 With --bundle DIR (made by "lab pull --bundle DIR" on a machine with network), the
 lab comes up on kind with no registry at all: the bundle's manifest and every archive
@@ -90,7 +96,7 @@ charts. The lab remembers the bundle: a later "lab up" keeps using it.`,
 	fl.StringVar(&opts.Lab, "lab", "", "a lab definition built into lab: "+joinNames())
 	fl.StringVar(&opts.Name, "name", "", "name of the lab (default: the definition's metadata.name)")
 	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim or existing (default: the definition's)")
-	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again when its cluster shape changed")
+	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again (empty) when its cluster shape changed, or when its cluster is stopped or broken")
 	fl.BoolVar(&opts.AllowChaos, "allow-chaos", false, "with --provider existing: allow lab chaos to act on the adopted cluster")
 	fl.BoolVar(&opts.Offline, "offline", false, "take upstream charts from lab's cache only (filled by lab pull), naming any that are missing")
 	fl.StringVar(&opts.Bundle, "bundle", "", "bring the lab up on kind from an offline bundle made by lab pull --bundle: node image, images and charts, verified first")
