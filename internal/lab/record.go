@@ -45,7 +45,7 @@ type Record struct {
 	Stacks []stack.Release `json:"stacks,omitempty"`
 	// Bundle is the offline bundle directory the lab was brought up from (`lab up
 	// --bundle`); a later `lab up` keeps loading images and charts from it.
-	Bundle    string    `json:"bundle,omitempty"`
+	Bundle string `json:"bundle,omitempty"`
 	// NoCluster is true when lab knows the provider holds nothing of the lab's cluster:
 	// its creation failed and the provider then reported it missing. `lab down` forgets
 	// such a lab even when the provider does not answer any more (Docker stopped).
