@@ -62,11 +62,24 @@ go_binary() {
   log "building $name from $module@$version"
   if [[ ! -f "$mod/go.sum" ]]; then
     rm -f "$mod/go.mod"
-    (cd "$mod" && go mod init "labkind/$name" >/dev/null 2>&1 && go get "$module@$version" >get.log 2>&1) ||
+    (cd "$mod" && go mod init "labkind/$name" >/dev/null 2>&1 && adopt_replaces "$module" "$version" && go get "$module@$version" >get.log 2>&1) ||
       { cat "$mod/get.log" >&2; return 1; }
   fi
   (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w ${LDFLAGS_EXTRA:-}" -o "$gobin/$name-$version.tmp" "$pkg")
   mv "$gobin/$name-$version.tmp" "$gobin/$name-$version"
+}
+
+# adopt_replaces MODULE VERSION: copies the module's own replace directives that point
+# at other modules (Prometheus swaps klog for a go-kit adapter this way) into the small
+# build module in the current folder, as building inside the module's tree would apply.
+adopt_replaces() {
+  local gomod line
+  gomod="$(go mod download -json "$1@$2" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [[ -f "$gomod" ]] || return 0
+  while read -r line; do
+    go mod edit -replace "$line"
+  done < <(awk '/^replace \(/ {inblk=1; next} inblk && /^\)/ {inblk=0} inblk || /^replace [^(]/ {sub(/^replace /, ""); print}' "$gomod" |
+    awk 'NF == 4 && $4 !~ /^\./ {print $1 "=" $3 "@" $4} NF == 5 && $5 !~ /^\./ {print $1 "@" $2 "=" $4 "@" $5}')
 }
 
 # project_binary NAME: a command of this repository (hack/kind/images/NAME).

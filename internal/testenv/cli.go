@@ -25,14 +25,17 @@ func RunCLI(t *testing.T, run RunFunc, env map[string]string, args ...string) (c
 	return code, out.String(), errOut.String()
 }
 
-// PrivateEnv gives a CLI run its own state dir and kubeconfig, and a short lock wait
-// so a test that contends for a lab fails fast.
+// PrivateEnv gives a CLI run its own state dir and kubeconfig, a short lock wait so a
+// test that contends for a lab fails fast, and a Docker endpoint that does not exist:
+// provider auto then picks sim, as on a machine without Docker, even where `make
+// testenv` started a Docker engine for the kind suite (test/kind), which alone uses it.
 func PrivateEnv(t *testing.T) map[string]string {
 	dir := t.TempDir()
 	return map[string]string{
 		"LAB_STATE_DIR": filepath.Join(dir, "state"),
 		"KUBECONFIG":    filepath.Join(dir, "kubeconfig"),
 		"LAB_LOCK_WAIT": "1s",
+		"DOCKER_HOST":   "unix://" + filepath.Join(dir, "no-docker.sock"),
 	}
 }
 
