@@ -28,6 +28,9 @@ type PullBundleOptions struct {
 	NodeImage string
 	// LabVersion is this binary's version, for the manifest.
 	LabVersion string
+	// Extra are images lab itself runs beside the stacks' (the chaos hogs' image), so a
+	// classroom without network can run those faults too.
+	Extra []bundle.Image
 }
 
 // bundler is the provider that packs and loads bundles (kind).
@@ -78,6 +81,11 @@ func (m *Manager) PullBundle(ctx context.Context, opts PullBundleOptions) (*bund
 	wanted := make([]bundle.Image, len(contents.Images))
 	for i, img := range contents.Images {
 		wanted[i] = bundle.Image{Ref: img.Name, Stacks: img.Stacks}
+	}
+	for _, img := range opts.Extra {
+		if !slices.ContainsFunc(wanted, func(w bundle.Image) bool { return w.Ref == img.Ref }) {
+			wanted = append(wanted, img)
+		}
 	}
 	var saved *cluster.SavedImages
 	title := fmt.Sprintf("Saving the node image and %d images into %s", len(wanted), filepath.Join(dir, bundle.ImagesDir))

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/internal/bundle"
+	"github.com/cloudnativelab/lab/internal/chaos"
 	"github.com/cloudnativelab/lab/internal/cmd/footprint"
 	"github.com/cloudnativelab/lab/internal/cmd/up"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
@@ -153,6 +154,7 @@ func runBundle(ctx context.Context, f *cmdutil.Factory, opts *Options, def *spec
 	defer progress.Close()
 	m, err := f.Manager(progress).PullBundle(ctx, lab.PullBundleOptions{
 		Lab: def, Profile: opts.Profile, Dir: opts.Bundle, NodeImage: opts.NodeImage, LabVersion: f.Build.Version,
+		Extra: []bundle.Image{{Ref: chaos.HogImage, Stacks: []string{"chaos"}}},
 	})
 	if err != nil {
 		return err
