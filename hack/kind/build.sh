@@ -229,6 +229,7 @@ workload_image() {
   repo="${ref%:*}"
   tag="${ref##*:}"
   local v="${tag#v}"
+  have_image "$ref" && return 0
   case "$repo" in
     quay.io/prometheus/prometheus)
       # Prometheus 2.x is published to the Go module proxy as v0.<minor>.<patch>.
@@ -255,13 +256,22 @@ workload_image() {
         prometheus-redis-exporter ;;
     ghcr.io/stefanprodan/podinfo)
       # podinfo's module has no /v6 suffix, so the proxy serves its release commits as
-      # pseudo-versions: this one is tag 6.9.2 (e86405a8674e).
-      [[ "$tag" == 6.9.2 ]] || { log "no source pin for podinfo $tag"; return 1; }
+      # pseudo-versions, and of the 6.9 releases only tag 6.9.2 (e86405a8674e). 6.9.1,
+      # the version k8s-basics rolls out from, is that source saying it is 6.9.1: the
+      # scenario needs two distinct images, not 6.9.1's few changes.
+      local source="github.com/stefanprodan/podinfo@e86405a8674e (tag $tag)"
+      case "$tag" in
+        6.9.2) ;;
+        6.9.1) source="github.com/stefanprodan/podinfo@e86405a8674e (tag 6.9.2; the proxy does not serve 6.9.1), reporting version 6.9.1" ;;
+        *) log "no source pin for podinfo $tag"; return 1 ;;
+      esac
+      local bin=podinfo
+      [[ "$tag" == 6.9.2 ]] || bin="podinfo-$tag" # the version is linked in: one binary each
       LDFLAGS_EXTRA="-X github.com/stefanprodan/podinfo/pkg/version.VERSION=$tag" \
-        go_binary podinfo github.com/stefanprodan/podinfo v1.8.1-0.20250910200901-e86405a8674e github.com/stefanprodan/podinfo/cmd/podinfo || return 1
-      cp "$gobin/podinfo-v1.8.1-0.20250910200901-e86405a8674e" "$cache/podinfo"
+        go_binary "$bin" github.com/stefanprodan/podinfo v1.8.1-0.20250910200901-e86405a8674e github.com/stefanprodan/podinfo/cmd/podinfo || return 1
+      cp "$gobin/$bin-v1.8.1-0.20250910200901-e86405a8674e" "$cache/podinfo"
       EXTRA=$'WORKDIR /home/app\nCMD ["./podinfo"]' debian_image "$ref" \
-        "rebuilt from source: github.com/stefanprodan/podinfo@e86405a8674e (tag $tag), on Debian bookworm with curl" \
+        "rebuilt from source: $source, on Debian bookworm with curl" \
         "curl ca-certificates" "$cache/podinfo" /home/app/
       rm -f "$cache/podinfo" ;;
     docker.io/library/redis)
@@ -301,10 +311,21 @@ chaos_images() {
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/bin
-ENTRYPOINT ["/bin/sh"]' "$cache/busybox"
+CMD ["sh"]' "$cache/busybox"
   rm -f "$cache/busybox"
   docker rmi "$ref-build" >/dev/null
   printf '%s\n' "$ref"
+}
+
+# scenario_images: the images the bundled scenarios declare (spec.images), which
+# `lab pull --bundle` carries beside the stacks'.
+scenario_images() {
+  local ref
+  sed -n 's/^  images: \[\(.*\)\]$/\1/p' "$repo_root"/scenarios/*/scenario.yaml | tr ',' '\n' | tr -d ' ' | sort -u |
+    while read -r ref; do
+      workload_image "$ref" >&2 || { log "cannot build scenario image $ref"; return 1; }
+      printf '%s\n' "$ref"
+    done
 }
 
 # build_bundle LAB: the offline bundle of LAB in the `lab pull --bundle` format, from
@@ -314,6 +335,7 @@ build_bundle() {
   build_node
   build_images "$lab" >/dev/null
   chaos_images >/dev/null
+  scenario_images >/dev/null
   log "packing the bundle into $out"
   "$repo_root/bin/lab" pull --bundle "$out" -f "$lab" --node-image "$NODE_IMAGE" >&2
 }

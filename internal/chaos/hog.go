@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 )
@@ -192,10 +194,66 @@ func (f hog) Inject(ctx context.Context, env *Env, e *Entry) error {
 	}
 	pod := f.pod(d, e)
 	_, err = env.Client.CoreV1().Pods(d.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: fieldManager})
-	if apierrors.IsAlreadyExists(err) {
-		return nil // created by an earlier attempt
+	if err != nil && !apierrors.IsAlreadyExists(err) { // already there: an earlier attempt made it
+		return err
+	}
+	if env.Lab.Simulated {
+		return nil // kwok runs no container: there is nothing to wait for
+	}
+	return waitHogStarted(ctx, env, d)
+}
+
+// hogStartTimeout bounds the wait for the hog's container: busybox is small, but a
+// node pulling it over a slow network takes a while.
+const hogStartTimeout = 2 * time.Minute
+
+// waitHogStarted waits until the hog's container runs, so a hog that cannot start (an
+// offline node without its image) fails the run, which then reverts, instead of
+// reporting a fault that never burnt anything.
+func waitHogStarted(ctx context.Context, env *Env, d *hogData) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, hogStartTimeout, true, func(ctx context.Context) (bool, error) {
+		pod, err := env.Client.CoreV1().Pods(d.Namespace).Get(ctx, d.Pod, metav1.GetOptions{})
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		started, err := hogStarted(pod, d.Image)
+		last = err
+		return started, err
+	})
+	if last != nil && !errors.Is(last, errHogWaiting) {
+		return last
+	}
+	if err != nil && ctx.Err() == nil {
+		return errs.New(errs.Unavailable, fmt.Sprintf("the hog pod %s/%s did not start within %s: %v", d.Namespace, d.Pod, hogStartTimeout, last),
+			fmt.Sprintf("the events say why: `kubectl -n %s get events --field-selector involvedObject.name=%s`", d.Namespace, d.Pod))
 	}
 	return err
+}
+
+var errHogWaiting = errors.New("its container has not started")
+
+// hogStarted reads the hog pod's container: running (or already done) is started;
+// waiting for a reason that does not pass by itself is an error that says why.
+func hogStarted(pod *corev1.Pod, image string) (bool, error) {
+	for _, cs := range pod.Status.ContainerStatuses {
+		switch {
+		case cs.State.Running != nil || cs.State.Terminated != nil:
+			return true, nil
+		case cs.State.Waiting != nil && stuckReasons[cs.State.Waiting.Reason]:
+			return false, errs.New(errs.Unavailable,
+				fmt.Sprintf("the hog pod %s/%s cannot start: %s: %s", pod.Namespace, pod.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message),
+				fmt.Sprintf("make %s available to the nodes (an offline lab: `lab pull --bundle DIR`, then `lab up --bundle DIR`), or give another with --image", image))
+		}
+	}
+	return false, errHogWaiting
+}
+
+// stuckReasons are kubelet waiting reasons that retrying will not cure on its own.
+var stuckReasons = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true,
 }
 
 // pod is the hog: pinned to the node (nodeName, tolerating any taint), small requests

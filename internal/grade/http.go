@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,10 +115,32 @@ func (k *Kube) servicePort(ctx context.Context, h *spec.HTTPCheck) (string, erro
 	}
 	ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
 	if len(ports) != 1 {
-		return "", fmt.Errorf("service %s/%s has %d ports: give the check's port", h.Namespace, h.Service, len(ports))
+		return "", fmt.Errorf("service %s/%s has %d ports (%s): give the check's port, e.g. port: %s",
+			h.Namespace, h.Service, len(ports), strings.Join(portNames(ports), ", "), firstOr(portNames(ports), "http"))
 	}
 	name, _, _ := unstructured.NestedString(ports[0].(map[string]any), "name")
 	return name, nil
+}
+
+// portNames lists a service's port names (or numbers, for unnamed ports).
+func portNames(ports []any) []string {
+	names := make([]string, 0, len(ports))
+	for _, p := range ports {
+		m, _ := p.(map[string]any)
+		if name, _, _ := unstructured.NestedString(m, "name"); name != "" {
+			names = append(names, name)
+		} else if port, ok, _ := unstructured.NestedInt64(m, "port"); ok {
+			names = append(names, strconv.FormatInt(port, 10))
+		}
+	}
+	return names
+}
+
+func firstOr(list []string, fallback string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return fallback
 }
 
 var servicesResource = schema.GroupVersionResource{Version: "v1", Resource: "services"}

@@ -216,6 +216,17 @@ func TestHTTPCheckErrors(t *testing.T) {
 	if r := gradeOne(t, &Targets{Kube: admin}, check); r.Outcome != Error || !strings.Contains(r.Error, "could not proxy") {
 		t.Errorf("a backend that refuses connections: %s %q %+v", r.Outcome, r.Error, r.Evidence)
 	}
+	twoPorts := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "two-ports"},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}, {Name: "http-metrics", Port: 9797}}},
+	}
+	if _, err := admin.Typed.CoreV1().Services("grade-http-errors").Create(context.Background(), twoPorts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ambiguous := httpCheck("ambiguous", spec.HTTPCheck{Namespace: "grade-http-errors", Service: "two-ports", Path: "/"})
+	if r := gradeOne(t, &Targets{Kube: admin}, ambiguous); r.Outcome != Error || !strings.Contains(r.Error, "2 ports (http, http-metrics): give the check's port, e.g. port: http") {
+		t.Errorf("a service with two ports and no port in the check: %s %q", r.Outcome, r.Error)
+	}
 	simulated := &Targets{Kube: admin, HTTPErr: ErrSimulatedHTTP}
 	r := gradeOne(t, simulated, check)
 	if r.Outcome != Error || r.Error != ErrSimulatedHTTP.Error() || r.Attempts != 1 {

@@ -83,7 +83,9 @@ func (m *Manager) PullBundle(ctx context.Context, opts PullBundleOptions) (*bund
 		wanted[i] = bundle.Image{Ref: img.Name, Stacks: img.Stacks}
 	}
 	for _, img := range opts.Extra {
-		if !slices.ContainsFunc(wanted, func(w bundle.Image) bool { return w.Ref == img.Ref }) {
+		if i := slices.IndexFunc(wanted, func(w bundle.Image) bool { return w.Ref == img.Ref }); i >= 0 {
+			wanted[i].Stacks = append(slices.Clone(wanted[i].Stacks), img.Stacks...)
+		} else {
 			wanted = append(wanted, img)
 		}
 	}

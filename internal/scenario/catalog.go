@@ -293,3 +293,15 @@ func (s *Scenario) Supported(simulated bool) (bool, string) {
 	slices.Sort(real)
 	return false, strings.Join(real, ", ") + " checks need a real cluster (simulated lab)"
 }
+
+// Images maps each image the catalog's scenarios declare to the scenarios that run
+// it, for bundles.
+func (c *Catalog) Images() map[string][]string {
+	users := map[string][]string{}
+	for _, s := range c.Scenarios {
+		for _, img := range s.Spec.Images {
+			users[img] = append(users[img], s.Metadata.Name)
+		}
+	}
+	return users
+}

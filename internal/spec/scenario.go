@@ -67,6 +67,9 @@ type ScenarioSpec struct {
 	// install with helm): `lab scenario start` copies them to a folder of the lab's,
 	// which step texts name as {{files}}.
 	Files []string `json:"files,omitempty"`
+	// Images are the container images the scenario's manifests, charts and steps run:
+	// `lab pull --bundle` carries them, so the scenario runs in an offline lab too.
+	Images []string `json:"images,omitempty"`
 	// Setup runs in order when the scenario starts and when it is reset.
 	Setup []Action `json:"setup,omitempty"`
 	Steps []Step   `json:"steps"`

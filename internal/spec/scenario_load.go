@@ -75,6 +75,9 @@ func (v *scenarioValidator) scenario(sc *Scenario) {
 	for i, f := range s.Files {
 		v.path(indexPath("spec.files", i), f, true)
 	}
+	for i, img := range s.Images {
+		validateImage(v.src, indexPath("spec.images", i), img)
+	}
 	v.actions("spec.setup", s.Setup)
 	v.steps(s.Steps)
 	v.actions("spec.cleanup", s.Cleanup)

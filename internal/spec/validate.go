@@ -188,3 +188,13 @@ func lastSegment(path string) string {
 	}
 	return path
 }
+
+// imageRef is a container image reference with a tag or a digest: lab loads images by
+// exactly that name, so "latest" by omission is refused.
+var imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$`)
+
+func validateImage(src *Source, path, ref string) {
+	if !imageRef.MatchString(ref) {
+		src.Addf(path, "must be an image reference with a tag or digest, such as ghcr.io/stefanprodan/podinfo:6.9.2, got %q", ref)
+	}
+}

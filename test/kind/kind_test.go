@@ -87,7 +87,7 @@ spec:
       promql: {query: 'sum(rate(http_requests_total{namespace="demo-shop"}[2m]))', op: ">", value: 0}
     - id: frontend-answers
       timeout: 1m
-      http: {namespace: demo-shop, service: frontend, path: /healthz, status: 200}
+      http: {namespace: demo-shop, service: frontend, port: http, path: /healthz, status: 200}
 `)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -4,9 +4,11 @@ package pull
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
+	"github.com/cloudnativelab/lab/internal/scenario"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/ui"
@@ -144,6 +147,34 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	return f.IO.Printer(format).Print(res, func() ui.View { return Table(res) })
 }
 
+// extraImages are the images a bundle carries beside the stacks': the chaos hogs', and
+// those of every bundled scenario that can run on this lab (its stacks are the lab's),
+// tagged "scenario/NAME".
+func extraImages(def *spec.Lab) ([]bundle.Image, error) {
+	extra := []bundle.Image{{Ref: chaos.HogImage, Stacks: []string{"chaos"}}}
+	cat, err := scenario.Embedded(scenario.Validation{})
+	if err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, s := range cat.Scenarios {
+		if !subset(s.Spec.Stacks, def.Spec.Stacks) {
+			continue
+		}
+		for _, img := range s.Spec.Images {
+			users[img] = append(users[img], "scenario/"+s.Metadata.Name)
+		}
+	}
+	for _, img := range slices.Sorted(maps.Keys(users)) {
+		extra = append(extra, bundle.Image{Ref: img, Stacks: users[img]})
+	}
+	return extra, nil
+}
+
+func subset(some, all []string) bool {
+	return !slices.ContainsFunc(some, func(s string) bool { return !slices.Contains(all, s) })
+}
+
 // runBundle is `lab pull --bundle`: progress on stderr, the manifest (or a table of
 // it) on stdout.
 func runBundle(ctx context.Context, f *cmdutil.Factory, opts *Options, def *spec.Lab, format ui.Format) error {
@@ -152,9 +183,13 @@ func runBundle(ctx context.Context, f *cmdutil.Factory, opts *Options, def *spec
 		return err
 	}
 	defer progress.Close()
+	extra, err := extraImages(def)
+	if err != nil {
+		return err
+	}
 	m, err := f.Manager(progress).PullBundle(ctx, lab.PullBundleOptions{
 		Lab: def, Profile: opts.Profile, Dir: opts.Bundle, NodeImage: opts.NodeImage, LabVersion: f.Build.Version,
-		Extra: []bundle.Image{{Ref: chaos.HogImage, Stacks: []string{"chaos"}}},
+		Extra: extra,
 	})
 	if err != nil {
 		return err

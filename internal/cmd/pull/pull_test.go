@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cloudnativelab/lab/internal/bundle"
+	"github.com/cloudnativelab/lab/internal/chaos"
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cluster/kind"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
+	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
@@ -172,5 +175,42 @@ func TestPullBundleWritesAVerifiableManifest(t *testing.T) {
 		if strings.HasPrefix(c, "save ") {
 			t.Errorf("second run saved again: %s", c)
 		}
+	}
+}
+
+// A bundle carries the chaos hog image and the images of the bundled scenarios that can
+// run on the lab: a scenario needing a stack the lab lacks adds nothing.
+func TestExtraImagesFollowTheLabsStacks(t *testing.T) {
+	t.Parallel()
+	const podinfo = "ghcr.io/stefanprodan/podinfo:6.9.2"
+	tests := []struct {
+		stacks    []string
+		wantUsers []string
+	}{
+		{stacks: nil, wantUsers: []string{"scenario/helm-basics", "scenario/k8s-basics"}},
+		{stacks: []string{"monitoring", "demo-shop"}, wantUsers: []string{"scenario/gameday-pod-kill", "scenario/helm-basics", "scenario/k8s-basics"}},
+	}
+	for _, tt := range tests {
+		t.Run("stacks="+strings.Join(tt.stacks, "+"), func(t *testing.T) {
+			t.Parallel()
+			def := &spec.Lab{}
+			def.Spec.Stacks = tt.stacks
+			extra, err := extraImages(def)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if extra[0].Ref != chaos.HogImage {
+				t.Errorf("first extra image = %s, want the hog image %s", extra[0].Ref, chaos.HogImage)
+			}
+			var users []string
+			for _, img := range extra {
+				if img.Ref == podinfo {
+					users = img.Stacks
+				}
+			}
+			if !slices.Equal(users, tt.wantUsers) {
+				t.Errorf("%s is wanted by %v, want %v", podinfo, users, tt.wantUsers)
+			}
+		})
 	}
 }
