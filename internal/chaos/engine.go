@@ -16,7 +16,6 @@ import (
 
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
-	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // Recorder receives what lab's own metrics count; internal/metrics' Exporter is one.
@@ -38,7 +37,6 @@ type Engine struct {
 	Events      *event.Emitter
 	Metrics     Recorder  // optional
 	Annotations Annotator // optional
-	Docker      CommandRunner
 	// Confirm asks before a fault is injected; nil means yes (tests, --yes).
 	Confirm func(question string) (bool, error)
 	// Notes are said before the injection (such as why Grafana is not annotated).
@@ -64,7 +62,7 @@ func (e *Engine) now() time.Time {
 	return e.Now()
 }
 
-func (e *Engine) env(l *Lab) (*Env, error) { return newEnv(l, e.Docker, e.Events, e.now) }
+func (e *Engine) env(l *Lab) (*Env, error) { return newEnv(l, e.Events, e.now) }
 
 // RunOptions say which fault to inject, how and for how long.
 type RunOptions struct {
@@ -422,7 +420,7 @@ func (e *Engine) endedElsewhere(env *Env, entry *Entry) (holdEnd, bool) {
 // Nothing is retried and no state is written: the lab's journal is gone with it.
 func labDeletedError(l *Lab, entry *Entry) error {
 	what := "the fault went with its cluster"
-	if l.Provider == spec.ProviderExisting {
+	if l.Adopted {
 		what = "if it was still active, it may remain on the adopted cluster (context " + l.Context + "): check " + joinRefs(entry.Targets)
 	}
 	return errs.New(errs.Unavailable, fmt.Sprintf("lab %q was deleted while fault %s was held; %s", l.Name, entry.ID, what), "")

@@ -24,9 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
 
@@ -449,7 +449,7 @@ func TestGuardRailsRefuse(t *testing.T) {
 	deploy(t, ns, "web", 3)
 	deploy(t, stackNS, "grafana", 1)
 	adopted := simLab(t)
-	adopted.Provider, adopted.Simulated = spec.ProviderExisting, false
+	adopted.Adopted, adopted.Simulated = true, false
 	tests := []struct {
 		name   string
 		lab    func(t *testing.T) *Lab
@@ -523,7 +523,7 @@ func TestGuardRailsRefuse(t *testing.T) {
 func TestAConsentedAdoptedClusterIsAllowed(t *testing.T) {
 	t.Parallel()
 	l := simLab(t)
-	l.Provider, l.Simulated, l.AllowChaos = spec.ProviderExisting, false, true
+	l.Adopted, l.Simulated, l.AllowChaos = true, false, true
 	faults, err := testEngine(nil).List(context.Background(), l)
 	if err != nil {
 		t.Fatal(err)
@@ -993,7 +993,7 @@ func waitRevision(t *testing.T, ns, want string) {
 // it is what trainees practise, so the guard rails let chaos act there.
 func TestChaosTargetNamespaceIsNotProtected(t *testing.T) {
 	t.Parallel()
-	shop := namespace(t, map[string]string{labLabel: "chaos-test", managedByLabel: "lab", existing.ChaosTargetLabel: "true"})
+	shop := namespace(t, map[string]string{labLabel: "chaos-test", managedByLabel: "lab", kube.ChaosTargetLabel: "true"})
 	deploy(t, shop, "backend", 2)
 	res, err := testEngine(nil).Run(context.Background(), simLab(t), RunOptions{
 		Fault: "scale", Params: params(spec.FaultParams{Namespace: shop, Target: "deploy/backend", Replicas: ptr[int32](1)}, "namespace", "target", "replicas"),

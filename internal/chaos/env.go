@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -23,7 +22,6 @@ type Env struct {
 	Client   kubernetes.Interface
 	Dynamic  dynamic.Interface
 	Metadata metadata.Interface
-	Docker   CommandRunner
 	Events   *event.Emitter
 	Now      func() time.Time
 
@@ -35,7 +33,7 @@ type Env struct {
 // newEnv builds the clients for a lab. The client allows more requests per second than
 // lab's default: a pod-kill of 100 pods sends 100 deletions at once, and throttling
 // them would measure client-go's rate limiter rather than the cluster.
-func newEnv(l *Lab, docker CommandRunner, ev *event.Emitter, now func() time.Time) (*Env, error) {
+func newEnv(l *Lab, ev *event.Emitter, now func() time.Time) (*Env, error) {
 	cfg, err := kube.RESTConfig(l.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading the kubeconfig of lab %q: %w", l.Name, err)
@@ -45,10 +43,7 @@ func newEnv(l *Lab, docker CommandRunner, ev *event.Emitter, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	if docker == nil {
-		docker = ExecRunner
-	}
-	return &Env{Lab: l, Client: c.Typed, Dynamic: c.Dynamic, Metadata: c.Metadata, Docker: docker, Events: ev, Now: now}, nil
+	return &Env{Lab: l, Client: c.Typed, Dynamic: c.Dynamic, Metadata: c.Metadata, Events: ev, Now: now}, nil
 }
 
 // systemNamespaces hold the cluster's own components.
@@ -87,7 +82,7 @@ func (env *Env) loadProtected(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("listing the namespaces of lab's stacks: %w", err)
 	}
 	for _, ns := range list.Items {
-		if ns.Labels[existing.ChaosTargetLabel] == "true" {
+		if ns.Labels[kube.ChaosTargetLabel] == "true" {
 			// A practice workload (the demo shop): breaking it is the point.
 			delete(out, ns.Name)
 			continue

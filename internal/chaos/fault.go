@@ -113,7 +113,7 @@ type Plan struct {
 
 var registry = []Fault{
 	podKill{}, scaleFault{}, badRollout{}, configBreak{}, nodeDrain{},
-	nodeDocker{name: "node-stop"}, nodeDocker{name: "node-pause"},
+	nodeMachine{name: "node-stop"}, nodeMachine{name: "node-pause"},
 	hog{name: "cpu-hog"}, hog{name: "memory-hog"},
 	httpFault{name: "http-delay"}, httpFault{name: "http-abort"},
 }

@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // Grafana posts annotations through Grafana's HTTP API (POST /api/annotations, then a
@@ -116,7 +114,7 @@ func GrafanaPlan(l *Lab, url string) (use bool, reason string) {
 	switch {
 	case !slices.Contains(l.Stacks, "monitoring"):
 		return false, "Grafana annotations skipped: lab " + l.Name + " has no monitoring stack"
-	case l.Provider == spec.ProviderSim:
+	case l.Simulated:
 		return false, "Grafana annotations skipped: on sim no container runs, so there is no Grafana to annotate"
 	case url == "":
 		return false, "Grafana annotations skipped: pass --grafana-url to name the monitoring stack's Grafana"

@@ -6,17 +6,22 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
-	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // Lab is the lab a fault acts on, as the lab engine knows it. The command layer fills it
 // from lab's records; the chaos engine checks it before anything else.
 type Lab struct {
-	Name     string
-	Provider string
+	Name string
+	// Adopted is true when lab did not create the cluster (--provider existing): chaos
+	// needs the consent recorded in AllowChaos, and a fault left behind stays there.
+	Adopted bool
 	// Simulated is true on sim clusters: pods report Running but no container runs.
 	Simulated bool
+	// Machines acts on the machines behind the nodes (kind's node containers), for
+	// node-stop and node-pause; nil when lab cannot reach them.
+	Machines cluster.Machines
 	// Running is true when the lab's API server answers.
 	Running bool
 	Context string
@@ -32,7 +37,7 @@ type Lab struct {
 // admit refuses labs chaos must not act on: a cluster that does not answer, and an
 // adopted cluster without recorded consent.
 func (l *Lab) admit() error {
-	if l.Provider == spec.ProviderExisting && !l.AllowChaos {
+	if l.Adopted && !l.AllowChaos {
 		return errs.Invalidf(
 			fmt.Sprintf("if breaking it is fine, record consent with `lab up --provider existing --context %s --allow-chaos --name %s`", l.Context, l.Name),
 			"lab %q adopted context %q: lab did not create that cluster, and chaos on it needs explicit consent", l.Name, l.Context)

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { testenv.Main(m, func(c *testenv.Cluster) { shared 
 // simLab is a lab on the shared cluster, with a private journal.
 func simLab(t *testing.T) *Lab {
 	t.Helper()
-	return &Lab{Name: "chaos-test", Provider: spec.ProviderSim, Simulated: true, Running: true,
+	return &Lab{Name: "chaos-test", Simulated: true, Running: true,
 		Context: "testenv", Kubeconfig: shared.Kubeconfig, JournalDir: t.TempDir()}
 }
 

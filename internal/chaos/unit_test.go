@@ -243,10 +243,10 @@ func TestGrafanaPlan(t *testing.T) {
 		use  bool
 		want string
 	}{
-		{lab: Lab{Name: "a", Provider: "kind"}, url: "http://g", want: "has no monitoring stack"},
-		{lab: Lab{Name: "a", Provider: "sim", Stacks: []string{"monitoring"}}, url: "http://g", want: "on sim no container runs"},
-		{lab: Lab{Name: "a", Provider: "kind", Stacks: []string{"monitoring"}}, want: "pass --grafana-url"},
-		{lab: Lab{Name: "a", Provider: "kind", Stacks: []string{"monitoring"}}, url: "http://g", use: true},
+		{lab: Lab{Name: "a", Simulated: false}, url: "http://g", want: "has no monitoring stack"},
+		{lab: Lab{Name: "a", Simulated: true, Stacks: []string{"monitoring"}}, url: "http://g", want: "on sim no container runs"},
+		{lab: Lab{Name: "a", Simulated: false, Stacks: []string{"monitoring"}}, want: "pass --grafana-url"},
+		{lab: Lab{Name: "a", Simulated: false, Stacks: []string{"monitoring"}}, url: "http://g", use: true},
 	}
 	for _, tt := range tests {
 		use, reason := GrafanaPlan(&tt.lab, tt.url)

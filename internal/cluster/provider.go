@@ -16,6 +16,9 @@ import (
 type Provider interface {
 	// Name is the provider's name as written in a lab file (kind, sim, existing).
 	Name() string
+	// Info says what the provider's clusters are; the engines ask it instead of
+	// branching on the provider's name.
+	Info() Info
 	// Preflight checks, before anything changes, that Create can succeed: returns an
 	// *errs.Error naming what to fix, or nil. Warnings go to the emitter.
 	Preflight(ctx context.Context, req Request, ev *event.Emitter) error
@@ -27,6 +30,40 @@ type Provider interface {
 	Kubeconfig(ctx context.Context, req Request) ([]byte, error)
 	// Status reports whether the cluster exists and runs.
 	Status(ctx context.Context, req Request) (Status, error)
+}
+
+// Info is what a provider's clusters are and what lab may do with them (kind's
+// ProviderInfo plays this part in kind).
+type Info struct {
+	// Adopted: lab did not create the cluster (existing). lab installs into it, removes
+	// only what it installed, keeps the user's context name, and chaos needs consent.
+	Adopted bool
+	// Simulated: no container ever runs (sim: kwok plays the kubelet). An adopted
+	// cluster may be simulated too; its Status says so.
+	Simulated bool
+	// HostPorts: the lab file's ports are mapped onto the host (kind's port mappings).
+	HostPorts bool
+}
+
+// Machines acts on the machines behind a cluster's nodes (kind: the node containers):
+// node-stop and node-pause go through it. Providers whose nodes lab cannot reach (sim,
+// an adopted cluster) have none.
+type Machines interface {
+	// Reachable is nil when the machines can be acted on (Docker answers), else an
+	// *errs.Error saying why not.
+	Reachable(ctx context.Context) error
+	// State is the machine's state: running, paused, exited, ...
+	State(ctx context.Context, node string) (string, error)
+	// Stop, Start, Pause and Unpause act on the machine of the node.
+	Stop(ctx context.Context, node string) error
+	Start(ctx context.Context, node string) error
+	Pause(ctx context.Context, node string) error
+	Unpause(ctx context.Context, node string) error
+}
+
+// MachineProvider is a provider whose nodes' machines lab can act on (kind).
+type MachineProvider interface {
+	Machines(req Request) Machines
 }
 
 // Request identifies one lab's cluster.

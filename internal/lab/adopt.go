@@ -66,7 +66,7 @@ func (m *Manager) refuseOtherLabsCluster(name, ctxName, server string) error {
 			continue
 		}
 		whose := fmt.Sprintf("the cluster of lab %q, which lab created (context %s)", n, other.Context)
-		if other.Provider == spec.ProviderExisting {
+		if m.info(other.Provider).Adopted {
 			whose = fmt.Sprintf("the cluster lab %q already adopted (context %s)", n, other.Context)
 		}
 		return errs.Invalidf(fmt.Sprintf("use lab %q itself (`lab stacks add --name %s STACK` adds stacks to it), or adopt another context", n, n),

@@ -8,7 +8,6 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
-	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // DownOptions say which lab to delete and how hard to try.
@@ -113,7 +112,7 @@ func (m *Manager) deleteCluster(ctx context.Context, p cluster.Provider, req clu
 			return err
 		}
 	}
-	if p.Name() == spec.ProviderExisting {
+	if p.Info().Adopted {
 		title = "Removing what lab installed on " + rec.Context
 		// Helm's releases first, through Helm, so that cluster-scoped objects of the
 		// charts go too; then the provider deletes the namespaces lab created.

@@ -338,7 +338,7 @@ func TestAdoptedClusterDownRemovesOnlyWhatLabInstalled(t *testing.T) {
 		t.Fatalf("record = %+v", res.Record)
 	}
 	ours := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "adopted-installed"}}
-	existing.LabelNamespace(ours, "adopted")
+	kube.LabelNamespace(ours, "adopted")
 	theirs := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "adopted-users-own"}}
 	for _, ns := range []*corev1.Namespace{ours, theirs} {
 		if _, err := shared.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {

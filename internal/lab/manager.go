@@ -84,6 +84,35 @@ func (m *Manager) provider(name string) (cluster.Provider, error) {
 	return p, nil
 }
 
+// Capabilities are what a lab's cluster is and what lab may do to it, from its provider.
+type Capabilities struct {
+	cluster.Info
+	// Machines acts on the machines behind the nodes; nil when lab cannot reach them.
+	Machines cluster.Machines
+}
+
+// Capabilities of the lab name, from the provider that made or adopted its cluster;
+// none for a lab that does not exist.
+func (m *Manager) Capabilities(name string) Capabilities {
+	rec, err := m.store().load(name)
+	if err != nil || rec == nil {
+		return Capabilities{}
+	}
+	caps := Capabilities{Info: m.info(rec.Provider)}
+	if mp, ok := m.Providers[rec.Provider].(cluster.MachineProvider); ok {
+		caps.Machines = mp.Machines(m.request(name, rec.Spec.Spec.Cluster))
+	}
+	return caps
+}
+
+// info is what the named provider's clusters are; an unknown name is none of it.
+func (m *Manager) info(provider string) cluster.Info {
+	if p, ok := m.Providers[provider]; ok {
+		return p.Info()
+	}
+	return cluster.Info{}
+}
+
 func (m *Manager) request(name string, c spec.ClusterSpec) cluster.Request {
 	return cluster.Request{Name: name, Cluster: c, WorkDir: m.store().workDir(name), KubeconfigPath: m.UserKubeconfig}
 }
@@ -113,10 +142,11 @@ func interrupted(hint string, err error) error {
 	return &errs.Error{Kind: errs.Interrupted, Msg: "interrupted", Hint: hint, Err: err}
 }
 
-// effectivePorts is what a provider really maps: kind defaults to 80 and 443, the
-// others map none (sim has no host network, existing is someone else's).
-func effectivePorts(provider string, ports []int) []int {
-	if provider != spec.ProviderKind {
+// effectivePorts is what a provider really maps: one with host ports (kind) defaults
+// to 80 and 443, the others map none (sim has no host network, existing is someone
+// else's).
+func effectivePorts(info cluster.Info, ports []int) []int {
+	if !info.HostPorts {
 		return []int{}
 	}
 	if ports == nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
-	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
 )
 
@@ -130,10 +129,10 @@ func (m *Manager) stackService(ctx context.Context, name, target string, find fu
 }
 
 // simulated tells whether the lab's pods really run: its provider says so for sim
-// labs; an adopted cluster is simulated too when kwok fakes every one of its nodes (a
+// labs (Info); an adopted cluster is simulated too when kwok fakes every one of its nodes (a
 // sim cluster adopted with --provider existing, as tests and classrooms do).
 func (m *Manager) simulated(ctx context.Context, rec *Record) bool {
-	if rec.Provider == spec.ProviderSim {
+	if m.info(rec.Provider).Simulated {
 		return true
 	}
 	if p, err := m.provider(rec.Provider); err == nil {

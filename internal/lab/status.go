@@ -42,6 +42,15 @@ type Status struct {
 	problem bool // a component of a running cluster is down
 }
 
+// NodesCell reads "2/2 Ready", or "-" when the cluster does not answer: the nodes
+// column of `lab status` and `lab list`.
+func (s *Status) NodesCell() string {
+	if s.Nodes.Total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d Ready", s.Nodes.Ready, s.Nodes.Total)
+}
+
 // noLab is the error for a lab that does not exist, naming the labs that do: with
 // several labs and no --name, commands look for "default", which may not be one.
 func (m *Manager) noLab(name string) error {

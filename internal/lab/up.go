@@ -105,7 +105,7 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 		}
 	}
 	if rec != nil {
-		diff := clusterDiff(rec, &lab)
+		diff := m.clusterDiff(rec, &lab)
 		if len(diff) > 0 && !opts.Recreate {
 			return nil, errs.Invalidf("run `lab up --recreate` to delete the lab and create it with the new shape (workloads in it are lost)",
 				"lab %q exists with a different cluster:\n%s", name, indent(diff))
@@ -175,11 +175,11 @@ func (m *Manager) resolveProvider(ctx context.Context, lab *spec.Lab, rec *Recor
 
 // clusterDiff lists the cluster-shaping differences between the recorded lab and the
 // wanted one, comparing what the provider really maps.
-func clusterDiff(rec *Record, want *spec.Lab) []string {
+func (m *Manager) clusterDiff(rec *Record, want *spec.Lab) []string {
 	old, cur := rec.Spec.Spec.Cluster, want.Spec.Cluster
 	old.Provider = rec.Provider
-	old.Ports = effectivePorts(old.Provider, old.Ports)
-	cur.Ports = effectivePorts(cur.Provider, cur.Ports)
+	old.Ports = effectivePorts(m.info(old.Provider), old.Ports)
+	cur.Ports = effectivePorts(m.info(cur.Provider), cur.Ports)
 	return spec.DiffCluster(old, cur)
 }
 
@@ -288,7 +288,7 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 	}{
 		{fmt.Sprintf("Creating cluster (%s)", p.Name()), func(ctx context.Context) error { return m.createCluster(ctx, p, req, rec) }},
 		{"Writing kubeconfig", func(ctx context.Context) error { return m.writeKubeconfig(ctx, p, req, rec) }},
-		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Name())), func(ctx context.Context) error { return m.waitNodes(ctx, p, req, rec) }},
+		{fmt.Sprintf("Waiting for %s to be Ready", nodesPhrase(lab.Spec.Cluster, p.Info())), func(ctx context.Context) error { return m.waitNodes(ctx, p, req, rec) }},
 	}
 	for _, s := range steps {
 		if err := m.Events.Step(ctx, s.title, s.run); err != nil {
@@ -345,7 +345,7 @@ func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req c
 	if err != nil {
 		return err
 	}
-	if p.Name() == "existing" {
+	if p.Info().Adopted {
 		_, rec.Context, err = kube.ExtractContext(req.KubeconfigPath, req.Cluster.Context)
 		if err != nil {
 			return err
@@ -377,7 +377,7 @@ func (m *Manager) writeKubeconfig(ctx context.Context, p cluster.Provider, req c
 // waitNodes waits for the lab's nodes to be Ready; when they are not, the error also
 // says what the provider sees broken (a component of the cluster that died).
 func (m *Manager) waitNodes(ctx context.Context, p cluster.Provider, req cluster.Request, rec *Record) error {
-	err := m.waitNodesReady(ctx, rec, req.Cluster, p.Name())
+	err := m.waitNodesReady(ctx, rec, req.Cluster, p.Info())
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func (m *Manager) waitNodes(ctx context.Context, p cluster.Provider, req cluster
 	return err
 }
 
-func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.ClusterSpec, provider string) error {
+func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.ClusterSpec, info cluster.Info) error {
 	data, err := readPrivate(rec.Kubeconfig)
 	if err != nil {
 		return err
@@ -397,7 +397,7 @@ func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.Cluste
 		return err
 	}
 	want := c.NodeCount()
-	if provider == spec.ProviderExisting {
+	if info.Adopted {
 		want = 1 // an adopted cluster has the nodes it has
 	}
 	timeout := m.NodeTimeout
@@ -407,8 +407,8 @@ func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.Cluste
 	return kube.WaitNodesReady(ctx, cs, want, timeout)
 }
 
-func nodesPhrase(c spec.ClusterSpec, provider string) string {
-	if provider == spec.ProviderExisting {
+func nodesPhrase(c spec.ClusterSpec, info cluster.Info) string {
+	if info.Adopted {
 		return "nodes"
 	}
 	if n := c.NodeCount(); n != 1 {

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
@@ -114,16 +113,16 @@ func (c *clients) deleteNamespace(ctx context.Context, name string) error {
 	return kube.DeleteNamespace(ctx, c.Typed, name, 250*time.Millisecond)
 }
 
-// newNamespace is a scenario's namespace: lab's (existing.LabelNamespace, so that `lab
+// newNamespace is a scenario's namespace: lab's (kube.LabelNamespace, so that `lab
 // down` of an adopted cluster removes it), the scenario's, and a chaos target, since
 // chaos's guard rails protect lab's other namespaces and a scenario's is made to be
 // broken.
 func newNamespace(name, lab string) *corev1.Namespace {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-		LabelScenario:             strings.TrimPrefix(name, spec.ScenarioNamespacePrefix),
-		existing.ChaosTargetLabel: "true",
+		LabelScenario:         strings.TrimPrefix(name, spec.ScenarioNamespacePrefix),
+		kube.ChaosTargetLabel: "true",
 	}}}
-	existing.LabelNamespace(ns, lab)
+	kube.LabelNamespace(ns, lab)
 	return ns
 }
 

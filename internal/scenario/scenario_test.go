@@ -12,8 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/testenv"
 )
 
@@ -77,7 +77,7 @@ func TestTraineeFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{existing.LabLabel: "t", existing.ChaosTargetLabel: "true", LabelScenario: "tiny"} {
+	for k, want := range map[string]string{kube.LabLabel: "t", kube.ChaosTargetLabel: "true", LabelScenario: "tiny"} {
 		if got := created.Labels[k]; got != want {
 			t.Errorf("namespace label %s = %q, want %q", k, got, want)
 		}

@@ -1,13 +1,9 @@
 package stack
 
-import (
-	"github.com/cloudnativelab/lab/charts"
-)
-
 // Default is the catalog built into lab: the bundled charts of charts/.
 func Default() *Catalog {
 	return &Catalog{
-		Bundled: charts.Load,
+		Bundled: BundledChart,
 		Stacks: []Stack{
 			{
 				Name:        "monitoring",
@@ -39,5 +35,5 @@ func Default() *Catalog {
 
 // bundledProfile reads a bundled chart's values for a profile (its profiles/<p>.yaml).
 func bundledProfile(chart string) func(string) (map[string]any, error) {
-	return func(profile string) (map[string]any, error) { return charts.Profile(chart, profile) }
+	return func(profile string) (map[string]any, error) { return BundledProfile(chart, profile) }
 }

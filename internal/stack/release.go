@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -22,7 +21,7 @@ import (
 // Labels lab puts on its Helm releases (on the Secrets that store them).
 const (
 	// LabelLab names the lab a release belongs to.
-	LabelLab = existing.LabLabel
+	LabelLab = kube.LabLabel
 	// LabelStack names the stack a release belongs to.
 	LabelStack = "lab.cloudnativelab.io/stack"
 	// LabelValuesDigest holds the first 32 hex digits of the values digest: label
@@ -161,9 +160,9 @@ func copyValues(v map[string]any) (map[string]any, error) {
 // a moment ago) is waited for first.
 func (in *Installer) ensureNamespace(ctx context.Context, name string, chaosTarget bool) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	existing.LabelNamespace(ns, in.opts.Lab)
+	kube.LabelNamespace(ns, in.opts.Lab)
 	if chaosTarget {
-		ns.Labels[existing.ChaosTargetLabel] = "true"
+		ns.Labels[kube.ChaosTargetLabel] = "true"
 	}
 	if err := kube.EnsureNamespace(ctx, in.c.Typed, ns, in.opts.PollInterval); err != nil {
 		return errs.Wrap(errs.Unavailable, err, "creating namespace "+name, "if it is stuck deleting, see `kubectl get namespace "+name+" -o yaml`")

@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -92,7 +91,7 @@ func (in *Installer) removeNamespace(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if ns.Labels[existing.LabLabel] != in.opts.Lab || ns.DeletionTimestamp != nil {
+	if ns.Labels[kube.LabLabel] != in.opts.Lab || ns.DeletionTimestamp != nil {
 		return nil
 	}
 	left, err := in.c.Typed.CoreV1().Secrets(name).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm"})

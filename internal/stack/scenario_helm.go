@@ -11,8 +11,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/ignore"
-
-	"github.com/cloudnativelab/lab/charts"
 )
 
 // Helm verbs of ChartAction.
@@ -115,7 +113,7 @@ func installOrUpgrade(ctx context.Context, cfg *action.Configuration, a ChartAct
 
 func chartOf(a ChartAction) (*chart.Chart, error) {
 	if a.Bundled != "" {
-		return charts.Load(a.Bundled)
+		return BundledChart(a.Bundled)
 	}
 	return LoadChartFS(a.Files, a.Dir)
 }

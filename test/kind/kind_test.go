@@ -145,40 +145,6 @@ func TestPodKillRecovers(t *testing.T) {
 	}
 }
 
-// TestNodeStopAndPause: node-stop and node-pause act on the worker's container through
-// Docker and their revert brings the node back Ready.
-func TestNodeStopAndPause(t *testing.T) {
-	worker := clusterName() + "-worker"
-	for _, tc := range []struct {
-		fault string
-		state string // what docker inspect says while the fault holds
-	}{
-		{"node-stop", "exited"},
-		{"node-pause", "paused"},
-	} {
-		t.Run(tc.fault, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-			defer cancel()
-			done := make(chan result, 1)
-			go func() {
-				done <- lab(ctx, "chaos", "run", tc.fault, "--node", worker, "--duration", "30s", "--yes")
-			}()
-			seen := waitContainerState(ctx, worker, tc.state)
-			res := <-done
-			if res.code != 0 {
-				t.Fatalf("lab chaos run %s: exit %d\n%s", tc.fault, res.code, res.stderr)
-			}
-			if !seen {
-				t.Errorf("the worker's container never was %q while %s held", tc.state, tc.fault)
-			}
-			if state := containerState(worker); state != "running" {
-				t.Errorf("after the revert the worker's container is %q, want running", state)
-			}
-			waitNodeReady(ctx, t, client(t), worker)
-		})
-	}
-}
-
 // TestCPUHog: the cpu-hog pod runs next to the backend and burns CPU, as the kubelet's
 // own accounting of its container shows.
 func TestCPUHog(t *testing.T) {
@@ -190,16 +156,25 @@ func TestCPUHog(t *testing.T) {
 		done <- lab(ctx, "chaos", "run", "cpu-hog", "-n", "demo-shop", "--target", "deployment/backend",
 			"--cpu", "500m", "--duration", "45s", "--yes")
 	}()
+	// The hog's CPU is read while lab holds the fault (the pod goes with the revert);
+	// the most seen counts.
 	var used uint64
-	err := wait.PollUntilContextCancel(ctx, 3*time.Second, true, func(ctx context.Context) (bool, error) {
-		used = hogCPU(ctx, c)
-		return used >= 5e9, nil // five CPU-seconds
-	})
-	res := <-done
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	var res result
+wait:
+	for {
+		select {
+		case res = <-done:
+			break wait
+		case <-tick.C:
+			used = max(used, hogCPU(ctx, c))
+		}
+	}
 	if res.code != 0 {
 		t.Fatalf("lab chaos run cpu-hog: exit %d\n%s", res.code, res.stderr)
 	}
-	if err != nil {
+	if used < 5e9 { // five CPU-seconds
 		t.Fatalf("the hog's container used %.1f CPU-seconds, want at least 5", float64(used)/1e9)
 	}
 	pods, err := c.CoreV1().Pods("demo-shop").List(context.Background(), metav1.ListOptions{LabelSelector: "lab.cloudnativelab.io/chaos-id"})
@@ -261,6 +236,44 @@ func TestScenariosOnKind(t *testing.T) {
 		if r.Skipped != 0 || r.Proven != len(r.Checks) {
 			t.Errorf("%s on kind: %d skipped, %d of %d checks proven; want all proven, none skipped", r.Scenario, r.Skipped, r.Proven, len(r.Checks))
 		}
+	}
+}
+
+// TestNodeStopAndPause runs last: after a node comes back, its kubelet can take a while
+// to start new pods (a hog pod created right after an unpause waited minutes for its
+// volumes), which the other tests must not pay for.
+//
+// node-stop and node-pause act on the worker's container through
+// Docker and their revert brings the node back Ready.
+func TestNodeStopAndPause(t *testing.T) {
+	worker := clusterName() + "-worker"
+	for _, tc := range []struct {
+		fault string
+		state string // what docker inspect says while the fault holds
+	}{
+		{"node-stop", "exited"},
+		{"node-pause", "paused"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+			defer cancel()
+			done := make(chan result, 1)
+			go func() {
+				done <- lab(ctx, "chaos", "run", tc.fault, "--node", worker, "--duration", "30s", "--yes")
+			}()
+			seen := waitContainerState(ctx, worker, tc.state)
+			res := <-done
+			if res.code != 0 {
+				t.Fatalf("lab chaos run %s: exit %d\n%s", tc.fault, res.code, res.stderr)
+			}
+			if !seen {
+				t.Errorf("the worker's container never was %q while %s held", tc.state, tc.fault)
+			}
+			if state := containerState(worker); state != "running" {
+				t.Errorf("after the revert the worker's container is %q, want running", state)
+			}
+			waitNodeReady(ctx, t, client(t), worker)
+		})
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -19,9 +18,6 @@ import (
 	"github.com/cloudnativelab/lab/internal/spec"
 )
 
-// LabLabel marks objects lab installed, with the lab's name as value.
-const LabLabel = "lab.cloudnativelab.io/lab"
-
 // Provider adopts existing clusters.
 type Provider struct{}
 
@@ -31,6 +27,9 @@ func New() *Provider { return &Provider{} }
 var _ cluster.Provider = (*Provider)(nil)
 
 func (p *Provider) Name() string { return spec.ProviderExisting }
+
+// Info: the cluster is someone else's; whether it is simulated, its Status says.
+func (p *Provider) Info() cluster.Info { return cluster.Info{Adopted: true} }
 
 // Preflight checks that the context exists and its API server answers.
 func (p *Provider) Preflight(ctx context.Context, req cluster.Request, _ *event.Emitter) error {
@@ -59,7 +58,7 @@ func (p *Provider) Delete(ctx context.Context, req cluster.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabLabel + "=" + req.Name})
+	list, err := cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: kube.LabLabel + "=" + req.Name})
 	if err != nil {
 		return fmt.Errorf("listing the namespaces lab installed: %w", err)
 	}
@@ -113,20 +112,6 @@ func contextName(req cluster.Request) string {
 	return "(current context)"
 }
 
-// ChaosTargetLabel marks a namespace of lab's that holds practice workloads meant to be
-// broken (the demo shop): chaos's guard rails protect lab's other namespaces, not these.
-const ChaosTargetLabel = "lab.cloudnativelab.io/chaos-target"
-
-// LabelNamespace marks a namespace as installed by lab for the lab name, so that
-// Delete removes it. Installers call it on the namespaces they create.
-func LabelNamespace(ns *corev1.Namespace, lab string) {
-	if ns.Labels == nil {
-		ns.Labels = map[string]string{}
-	}
-	ns.Labels[LabLabel] = lab
-	ns.Labels["app.kubernetes.io/managed-by"] = "lab"
-}
-
 // LeftBehind names what lab installed on the adopted cluster, which stays there when
 // lab forgets the lab without removing it.
 func (p *Provider) LeftBehind(req cluster.Request) string {
@@ -135,5 +120,5 @@ func (p *Provider) LeftBehind(req cluster.Request) string {
 		helmFlag, kubectlFlag = " --kube-context "+c, " --context "+c
 	}
 	return fmt.Sprintf("what lab installed on context %s: its Helm releases (`helm list -A%s`; `helm uninstall` them) and namespaces (`kubectl%s delete namespace -l %s=%s`)",
-		contextName(req), helmFlag, kubectlFlag, LabLabel, req.Name)
+		contextName(req), helmFlag, kubectlFlag, kube.LabLabel, req.Name)
 }

@@ -79,6 +79,9 @@ func New(opts ...Option) *Provider {
 // Name is "kind".
 func (p *Provider) Name() string { return "kind" }
 
+// Info: lab owns kind clusters, runs real containers and maps the lab's ports.
+func (p *Provider) Info() cluster.Info { return cluster.Info{HostPorts: true} }
+
 // plan is what a request asks of kind.
 type plan struct {
 	name   string

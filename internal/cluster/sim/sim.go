@@ -47,6 +47,9 @@ var _ cluster.Provider = (*Provider)(nil)
 
 func (p *Provider) Name() string { return spec.ProviderSim }
 
+// Info: kwok simulates every node, so no container runs and there is no host network.
+func (p *Provider) Info() cluster.Info { return cluster.Info{Simulated: true} }
+
 // clusterName is kwokctl's name for the lab's cluster.
 func clusterName(lab string) string { return "lab-" + lab }
 

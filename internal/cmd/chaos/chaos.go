@@ -6,17 +6,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/internal/chaos"
-	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
-	"github.com/cloudnativelab/lab/internal/spec"
 )
 
 // NewCmd builds `lab chaos` and its subcommands.
@@ -41,11 +38,11 @@ stack namespaces unless --include-system is given.`,
 		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(
-		NewListCmd(f, nil),
-		NewRunCmd(f, nil),
-		NewStatusCmd(f, nil),
-		NewRevertCmd(f, nil),
-		NewGamedayCmd(f, nil),
+		NewListCmd(f),
+		NewRunCmd(f),
+		NewStatusCmd(f),
+		NewRevertCmd(f),
+		NewGamedayCmd(f),
 	)
 	return cmd
 }
@@ -66,7 +63,7 @@ func resolveLab(ctx context.Context, f *cmdutil.Factory, name string) (*chaos.La
 	// Missing only for a lab whose creation never finished; engine calls needing the
 	// cluster fail on it with "not running" first.
 	kubeconfig, _ := m.Kubeconfig(name)
-	l := LabFromStatus(st, kubeconfig)
+	l := cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig)
 	if g.Kubeconfig != "" || g.Context != "" {
 		if err := chaos.CheckSameCluster(l, g.Kubeconfig, g.Context); err != nil {
 			return nil, err
@@ -89,20 +86,6 @@ func labOfContext(ctx context.Context, m *lab.Manager, contextName string) strin
 	return cmdutil.DefaultLabName(ctx, m)
 }
 
-// LabFromStatus is the chaos engine's view of a lab, journalling where `lab chaos`
-// does, so that `lab chaos status` lists the faults of a scenario too.
-func LabFromStatus(st *lab.Status, kubeconfig []byte) *chaos.Lab {
-	return &chaos.Lab{
-		Name: st.Name, Provider: st.Provider, Simulated: st.Simulated, Running: st.State == cluster.Running,
-		Context: st.Context, AllowChaos: st.AllowChaos, Stacks: st.Stacks, Kubeconfig: kubeconfig,
-		JournalDir: JournalDir(st.Dir),
-	}
-}
-
-// JournalDir is where a lab's chaos journal lives: in the lab's own dir, so `lab down`
-// of a lab lab created removes it with the cluster it was about.
-func JournalDir(labDir string) string { return filepath.Join(labDir, "chaos") }
-
 // RevertBeforeDown undoes every fault still active on a lab; `lab down` runs it first,
 // so no fault outlives the lab that journals it and a `lab chaos run` holding one
 // sees it reverted and ends before the cluster goes. On an adopted cluster a revert
@@ -115,7 +98,7 @@ func JournalDir(labDir string) string { return filepath.Join(labDir, "chaos") }
 func RevertBeforeDown(ctx context.Context, f *cmdutil.Factory, name string, ev *event.Emitter) error {
 	m := f.Manager(event.Discard)
 	eng := &chaos.Engine{Events: ev}
-	open, err := eng.Status(&chaos.Lab{Name: name, JournalDir: JournalDir(m.Dir(name))})
+	open, err := eng.Status(&chaos.Lab{Name: name, JournalDir: cmdutil.JournalDir(m.Dir(name))})
 	if err != nil || len(open) == 0 {
 		return err
 	}
@@ -124,9 +107,9 @@ func RevertBeforeDown(ctx context.Context, f *cmdutil.Factory, name string, ev *
 		return err
 	}
 	kubeconfig, _ := m.Kubeconfig(name)
-	l := LabFromStatus(st, kubeconfig)
+	l := cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig)
 	_, err = eng.Revert(ctx, l, nil, true)
-	if err != nil && l.Provider != spec.ProviderExisting {
+	if err != nil && !l.Adopted {
 		ev.Warn(fmt.Sprintf("chaos faults of lab %q could not be reverted (%v); deleting the cluster removes them", name, err))
 		err = nil
 	}

@@ -37,8 +37,8 @@ type GamedayOptions struct {
 	GrafanaURL  string
 }
 
-// NewGamedayCmd builds `lab chaos gameday`; runF replaces the run function in tests.
-func NewGamedayCmd(f *cmdutil.Factory, runF func(context.Context, *GamedayOptions) error) *cobra.Command {
+// NewGamedayCmd builds `lab chaos gameday`.
+func NewGamedayCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &GamedayOptions{}
 	cmd := &cobra.Command{
 		Use:   "gameday FILE",
@@ -67,9 +67,6 @@ reverted first).`,
 		Args: gamedayArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File, opts.SeedSet = args[0], cmd.Flags().Changed("seed")
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runGameday(cmd.Context(), f, opts)
 		},
 	}

@@ -15,8 +15,8 @@ import (
 // ListOptions of `lab chaos list`.
 type ListOptions struct{ Name string }
 
-// NewListCmd builds `lab chaos list`; runF replaces the run function in tests.
-func NewListCmd(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+// NewListCmd builds `lab chaos list`.
+func NewListCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -25,9 +25,6 @@ func NewListCmd(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
   lab chaos list --name week2 -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runList(cmd.Context(), f, opts)
 		},
 	}

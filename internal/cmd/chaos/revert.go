@@ -19,8 +19,8 @@ type RevertOptions struct {
 	All  bool
 }
 
-// NewRevertCmd builds `lab chaos revert`; runF replaces the run function in tests.
-func NewRevertCmd(f *cmdutil.Factory, runF func(context.Context, *RevertOptions) error) *cobra.Command {
+// NewRevertCmd builds `lab chaos revert`.
+func NewRevertCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &RevertOptions{}
 	cmd := &cobra.Command{
 		Use:   "revert [ID...] [--all]",
@@ -38,9 +38,6 @@ fails stays active with its error, for "lab chaos status" to show.`,
 			if opts.All == (len(args) > 0) {
 				return errs.Invalidf("`lab chaos status` lists the active faults and their ids",
 					"%s needs fault ids or --all (not both)", cmd.CommandPath())
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
 			}
 			return runRevert(cmd.Context(), f, opts)
 		},

@@ -44,8 +44,8 @@ type rawParams struct {
 	replicas    int32
 }
 
-// NewRunCmd builds `lab chaos run`; runF replaces the run function in tests.
-func NewRunCmd(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+// NewRunCmd builds `lab chaos run`.
+func NewRunCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &RunOptions{Limits: chaos.DefaultLimits}
 	raw := &rawParams{}
 	cmd := &cobra.Command{
@@ -84,9 +84,6 @@ that is printed; --seed replays the same choice on the same pods.`,
 			opts.Fault = args[0]
 			opts.Params.Given = givenParams(cmd)
 			setPointerParams(cmd, raw, &opts.Params.FaultParams)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runRun(cmd.Context(), f, opts)
 		},
 	}

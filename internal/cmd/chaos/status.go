@@ -15,8 +15,8 @@ import (
 // StatusOptions of `lab chaos status`.
 type StatusOptions struct{ Name string }
 
-// NewStatusCmd builds `lab chaos status`; runF replaces the run function in tests.
-func NewStatusCmd(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+// NewStatusCmd builds `lab chaos status`.
+func NewStatusCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &StatusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -28,9 +28,6 @@ process that is gone, which "lab chaos revert" undoes.`,
   lab chaos status -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runStatus(cmd.Context(), f, opts)
 		},
 	}

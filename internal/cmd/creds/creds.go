@@ -19,8 +19,8 @@ type Options struct {
 	Service string
 }
 
-// NewCmd builds `lab creds`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab creds`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "creds grafana",
@@ -39,9 +39,6 @@ for Grafana). -o json prints them for scripts.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Service = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}

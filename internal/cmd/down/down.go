@@ -17,8 +17,8 @@ type Options struct {
 	Force bool
 }
 
-// NewCmd builds `lab down`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab down`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "down",
@@ -41,9 +41,6 @@ cannot be deleted, and says what may be left behind and how to remove it.`,
   lab down --name week2 --force`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}

@@ -7,9 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudnativelab/lab/internal/cmd/up"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
-	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/stack"
@@ -24,8 +22,8 @@ type Options struct {
 	Offline bool
 }
 
-// NewCmd builds `lab footprint`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab footprint`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "footprint [-f lab.yaml | --lab NAME] [--profile lite|full]",
@@ -42,9 +40,6 @@ the lab; Jobs are left out.`,
   lab footprint --lab full --profile lite -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}
@@ -65,10 +60,10 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if err := ValidProfile(opts.Profile); err != nil {
+	if err := cmdutil.ValidProfile(opts.Profile); err != nil {
 		return err
 	}
-	def, _, err := up.LoadDefinition(opts.File, opts.Lab, f.IO.In)
+	def, _, err := cmdutil.LoadDefinition(opts.File, opts.Lab, f.IO.In)
 	if err != nil {
 		return err
 	}
@@ -77,15 +72,6 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 		return err
 	}
 	return f.IO.Printer(format).Print(fp, func() ui.View { return Table(fp) })
-}
-
-// ValidProfile checks a --profile value ("" is the lab's own).
-func ValidProfile(p string) error {
-	switch p {
-	case "", spec.ProfileLite, spec.ProfileFull:
-		return nil
-	}
-	return errs.Invalidf("use lite or full", "invalid --profile %q", p)
 }
 
 // Table is the human view: one row per stack, then the total.

@@ -25,7 +25,7 @@ func runFootprint(t *testing.T, output string, args ...string) (string, error) {
 	ios, _, out, _ := ui.Test()
 	f := &cmdutil.Factory{IO: ios, Globals: &cmdutil.Globals{Output: output},
 		Manager: func(event.Sink) *lab.Manager { return &lab.Manager{Catalog: stack.Default(), CacheDir: t.TempDir()} }}
-	cmd := NewCmd(f, nil)
+	cmd := NewCmd(f)
 	cmd.SetArgs(args)
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)

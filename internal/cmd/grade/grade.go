@@ -49,8 +49,8 @@ type Options struct {
 	Workers         int
 }
 
-// NewCmd builds `lab grade`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab grade`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "grade FILE|SCENARIO",
@@ -89,9 +89,6 @@ A scenario's steps are graded by ` + "`lab scenario check`" + ` (the current ste
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Target = args[0]
 			opts.StepSet = cmd.Flags().Changed("step")
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}

@@ -13,8 +13,8 @@ import (
 // Options of `lab kubeconfig`.
 type Options struct{ Name string }
 
-// NewCmd builds `lab kubeconfig`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab kubeconfig`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "kubeconfig",
@@ -25,9 +25,6 @@ merges the context into your kubeconfig; this is for tools that want a file of t
   KUBECONFIG=lab.kubeconfig kubectl get nodes`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}

@@ -6,15 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cloudnativelab/lab/internal/cmd/status"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
-// NewCmd builds `lab list`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context) error) *cobra.Command {
+// NewCmd builds `lab list`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -23,9 +22,6 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context) error) *cobra.Command
   lab list -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context())
-			}
 			return run(cmd.Context(), f)
 		},
 	}
@@ -50,7 +46,7 @@ func run(ctx context.Context, f *cmdutil.Factory) error {
 func table(labs []*lab.Status) *ui.Table {
 	t := ui.NewTable("NAME", "PROVIDER", "PHASE", "STATE", "NODES", "CONTEXT")
 	for _, l := range labs {
-		t.AddRow(l.Name, l.Provider, string(l.Phase), string(l.State), status.NodesCell(l), l.Context)
+		t.AddRow(l.Name, l.Provider, string(l.Phase), string(l.State), l.NodesCell(), l.Context)
 	}
 	return t
 }

@@ -22,8 +22,8 @@ type Options struct {
 	Browser bool
 }
 
-// NewCmd builds `lab open`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab open`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	names := []string{"grafana", "prometheus", "alertmanager", "shop"}
 	cmd := &cobra.Command{
@@ -46,9 +46,6 @@ runs, so the command refuses and says so.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Service = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}

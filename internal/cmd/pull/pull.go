@@ -15,8 +15,6 @@ import (
 
 	"github.com/cloudnativelab/lab/internal/bundle"
 	"github.com/cloudnativelab/lab/internal/chaos"
-	"github.com/cloudnativelab/lab/internal/cmd/footprint"
-	"github.com/cloudnativelab/lab/internal/cmd/up"
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
@@ -102,7 +100,7 @@ var imageRef = regexp.MustCompile(`^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9._-]+(/[a-z0
 
 // validate checks the flags before anything runs.
 func validate(opts *Options) error {
-	if err := footprint.ValidProfile(opts.Profile); err != nil {
+	if err := cmdutil.ValidProfile(opts.Profile); err != nil {
 		return err
 	}
 	if opts.bundleSet && strings.TrimSpace(opts.Bundle) == "" {
@@ -128,7 +126,7 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	def, _, err := up.LoadDefinition(opts.File, opts.Lab, f.IO.In)
+	def, _, err := cmdutil.LoadDefinition(opts.File, opts.Lab, f.IO.In)
 	if err != nil {
 		return err
 	}

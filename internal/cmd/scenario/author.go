@@ -22,7 +22,7 @@ type RunOptions struct {
 }
 
 // NewRunCmd builds `lab scenario run NAME --auto`.
-func NewRunCmd(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+func NewRunCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &RunOptions{}
 	cmd := &cobra.Command{
 		Use:   "run NAME --auto",
@@ -42,9 +42,6 @@ pause again. The scenario stays on the lab afterwards, finished.`,
 			}
 			if opts.Pause < 0 {
 				return errs.Invalidf("", "--pause must not be negative, got %s", opts.Pause)
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
 			}
 			return runAuto(cmd.Context(), f, opts)
 		},
@@ -115,7 +112,7 @@ type TestOptions struct {
 }
 
 // NewTestCmd builds `lab scenario test NAME|--all`.
-func NewTestCmd(f *cmdutil.Factory, runF func(context.Context, *TestOptions) error) *cobra.Command {
+func NewTestCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &TestOptions{}
 	cmd := &cobra.Command{
 		Use:   "test NAME...|--all",
@@ -141,9 +138,6 @@ only when every other check behaved; 3 otherwise (1 when a setup or solution fai
 		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenarios = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runTest(cmd.Context(), f, opts)
 		},
 	}

@@ -20,7 +20,7 @@ import (
 type ListOptions struct{ Common }
 
 // NewListCmd builds `lab scenario list`.
-func NewListCmd(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+func NewListCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &ListOptions{}
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -36,9 +36,6 @@ scenarios can still be started.`,
   lab scenario list --dir ./my-course -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runList(cmd.Context(), f, opts)
 		},
 	}
@@ -176,7 +173,7 @@ type ShowOptions struct {
 }
 
 // NewShowCmd builds `lab scenario show NAME`.
-func NewShowCmd(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+func NewShowCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &ShowOptions{}
 	cmd := &cobra.Command{
 		Use:   "show NAME",
@@ -187,9 +184,6 @@ func NewShowCmd(f *cmdutil.Factory, runF func(context.Context, *ShowOptions) err
 		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenario = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runShow(cmd.Context(), f, opts)
 		},
 	}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
-
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/charts"
@@ -142,7 +140,7 @@ func resolveLab(ctx context.Context, m *lab.Manager, name string) (*scenario.Lab
 		return nil, nil, err
 	}
 	l := &scenario.Lab{Name: name, Context: st.Context, Kubeconfig: kubeconfig, Simulated: st.Simulated, Dir: st.Dir}
-	return l, chaoscmd.LabFromStatus(st, kubeconfig), nil
+	return l, cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig), nil
 }
 
 // labStacks installs the stacks a scenario needs that the lab does not have yet.

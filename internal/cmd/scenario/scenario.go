@@ -39,17 +39,17 @@ skipped, with the reason, and earn no points. See docs/scenarios.md.`,
 		Args: cmdutil.NoArgs,
 	}
 	cmd.AddCommand(
-		NewListCmd(f, nil),
-		NewShowCmd(f, nil),
-		NewStartCmd(f, nil),
-		NewCheckCmd(f, nil),
-		NewHintCmd(f, nil),
-		NewSolveCmd(f, nil),
-		NewResetCmd(f, nil),
-		NewStatusCmd(f, nil),
-		NewStopCmd(f, nil),
-		NewRunCmd(f, nil),
-		NewTestCmd(f, nil),
+		NewListCmd(f),
+		NewShowCmd(f),
+		NewStartCmd(f),
+		NewCheckCmd(f),
+		NewHintCmd(f),
+		NewSolveCmd(f),
+		NewResetCmd(f),
+		NewStatusCmd(f),
+		NewStopCmd(f),
+		NewRunCmd(f),
+		NewTestCmd(f),
 	)
 	return cmd
 }

@@ -22,7 +22,7 @@ type StartOptions struct {
 }
 
 // NewStartCmd builds `lab scenario start NAME`.
-func NewStartCmd(f *cmdutil.Factory, runF func(context.Context, *StartOptions) error) *cobra.Command {
+func NewStartCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &StartOptions{}
 	cmd := &cobra.Command{
 		Use:   "start NAME",
@@ -41,9 +41,6 @@ namespace: start asks first, or goes ahead with --yes.
 		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Scenario = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runStart(cmd.Context(), f, opts)
 		},
 	}
@@ -94,7 +91,7 @@ func startData(res *scenario.StartResult) map[string]any {
 type CheckOptions struct{ Common }
 
 // NewCheckCmd builds `lab scenario check`.
-func NewCheckCmd(f *cmdutil.Factory, runF func(context.Context, *CheckOptions) error) *cobra.Command {
+func NewCheckCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &CheckOptions{}
 	cmd := &cobra.Command{
 		Use:   "check",
@@ -109,9 +106,6 @@ evaluated.`,
   lab scenario check --name week2`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runCheck(cmd.Context(), f, opts)
 		},
 	}
@@ -154,7 +148,7 @@ func checkData(out *scenario.CheckOutcome) map[string]any {
 type HintOptions struct{ Common }
 
 // NewHintCmd builds `lab scenario hint`.
-func NewHintCmd(f *cmdutil.Factory, runF func(context.Context, *HintOptions) error) *cobra.Command {
+func NewHintCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &HintOptions{}
 	cmd := &cobra.Command{
 		Use:   "hint",
@@ -164,9 +158,6 @@ than the one before, for the checks that did not pass at the last "lab scenario 
 		Example: `  lab scenario hint`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runHint(cmd.Context(), f, opts)
 		},
 	}
@@ -206,7 +197,7 @@ type SolveOptions struct {
 }
 
 // NewSolveCmd builds `lab scenario solve`.
-func NewSolveCmd(f *cmdutil.Factory, runF func(context.Context, *SolveOptions) error) *cobra.Command {
+func NewSolveCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &SolveOptions{}
 	cmd := &cobra.Command{
 		Use:   "solve",
@@ -220,9 +211,6 @@ step without grading it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("step") && opts.Step < 1 {
 				return errs.Invalidf("steps count from 1", "--step must be at least 1, got %d", opts.Step)
-			}
-			if runF != nil {
-				return runF(cmd.Context(), opts)
 			}
 			return runSolve(cmd.Context(), f, opts)
 		},
@@ -269,7 +257,7 @@ func printSolveData(f *cmdutil.Factory, format ui.Format, res *scenario.SolveRes
 type ResetOptions struct{ Common }
 
 // NewResetCmd builds `lab scenario reset`.
-func NewResetCmd(f *cmdutil.Factory, runF func(context.Context, *ResetOptions) error) *cobra.Command {
+func NewResetCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &ResetOptions{}
 	cmd := &cobra.Command{
 		Use:   "reset",
@@ -281,9 +269,6 @@ The cluster and its stacks stay as they are.`,
   lab scenario reset --yes`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runReset(cmd.Context(), f, opts)
 		},
 	}
@@ -310,7 +295,7 @@ func runReset(ctx context.Context, f *cmdutil.Factory, opts *ResetOptions) error
 type StatusOptions struct{ Common }
 
 // NewStatusCmd builds `lab scenario status`.
-func NewStatusCmd(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
+func NewStatusCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &StatusOptions{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -319,9 +304,6 @@ func NewStatusCmd(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
   lab scenario status -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runStatus(cmd.Context(), f, opts)
 		},
 	}
@@ -393,7 +375,7 @@ func stepCell(ss scenario.StepState) string {
 type StopOptions struct{ Common }
 
 // NewStopCmd builds `lab scenario stop`.
-func NewStopCmd(f *cmdutil.Factory, runF func(context.Context, *StopOptions) error) *cobra.Command {
+func NewStopCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &StopOptions{}
 	cmd := &cobra.Command{
 		Use:     "stop",
@@ -401,9 +383,6 @@ func NewStopCmd(f *cmdutil.Factory, runF func(context.Context, *StopOptions) err
 		Example: `  lab scenario stop --yes`,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return runStop(cmd.Context(), f, opts)
 		},
 	}

@@ -24,9 +24,8 @@ type Options struct {
 	Offline bool
 }
 
-// NewCmd builds `lab stacks` and its subcommands; runF replaces each subcommand's run
-// function in tests (its first argument is the subcommand's name).
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, string, *Options) error) *cobra.Command {
+// NewCmd builds `lab stacks` and its subcommands.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stacks",
 		Short: "List, add and remove the stacks of a lab",
@@ -39,16 +38,14 @@ these commands change a lab that is up.`,
   lab stacks remove demo-shop --yes`,
 		Args: cmdutil.NoArgs,
 	}
-	cmd.AddCommand(newListCmd(f, runF), newAddCmd(f, runF), newRemoveCmd(f, runF))
+	cmd.AddCommand(newListCmd(f), newAddCmd(f), newRemoveCmd(f))
 	return cmd
 }
 
-func runner(f *cmdutil.Factory, runF func(context.Context, string, *Options) error, verb string, opts *Options, run func(context.Context, *cmdutil.Factory, *Options) error) func(*cobra.Command, []string) error {
+// runner is a subcommand's RunE: it takes the stack names from args into opts, then runs.
+func runner(f *cmdutil.Factory, opts *Options, run func(context.Context, *cmdutil.Factory, *Options) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		opts.Stacks = args
-		if runF != nil {
-			return runF(cmd.Context(), verb, opts)
-		}
 		return run(cmd.Context(), f, opts)
 	}
 }
@@ -78,7 +75,7 @@ func labName(ctx context.Context, m *lab.Manager, name string) string {
 	return name
 }
 
-func newListCmd(f *cmdutil.Factory, runF func(context.Context, string, *Options) error) *cobra.Command {
+func newListCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -90,7 +87,7 @@ release status and whether its workloads are ready.`,
 		Example: `  lab stacks list
   lab stacks list --name week2 -o json`,
 		Args: cmdutil.NoArgs,
-		RunE: runner(f, runF, "list", opts, runList),
+		RunE: runner(f, opts, runList),
 	}
 	f.AddNameFlag(cmd, &opts.Name)
 	return cmd
@@ -140,7 +137,7 @@ func orDash(s string) string {
 	return s
 }
 
-func newAddCmd(f *cmdutil.Factory, runF func(context.Context, string, *Options) error) *cobra.Command {
+func newAddCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "add NAME...",
@@ -152,7 +149,7 @@ version and values is left alone.`,
   lab stacks add monitoring demo-shop --name week2`,
 		Args:              stackArgs,
 		ValidArgsFunction: completeStacks(f),
-		RunE:              runner(f, runF, "add", opts, runAdd),
+		RunE:              runner(f, opts, runAdd),
 	}
 	f.AddNameFlag(cmd, &opts.Name)
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "take upstream charts from lab's cache only (filled by lab pull)")
@@ -184,7 +181,7 @@ func releaseList(rels []stack.Release) string {
 	return strings.Join(parts, ",")
 }
 
-func newRemoveCmd(f *cmdutil.Factory, runF func(context.Context, string, *Options) error) *cobra.Command {
+func newRemoveCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:     "remove NAME...",
@@ -197,7 +194,7 @@ namespaces lab created for them, waiting until they are gone. Data the stacks ke
   lab stacks remove monitoring --name week2 --yes`,
 		Args:              stackArgs,
 		ValidArgsFunction: completeStacks(f),
-		RunE:              runner(f, runF, "remove", opts, runRemove),
+		RunE:              runner(f, opts, runRemove),
 	}
 	f.AddNameFlag(cmd, &opts.Name)
 	return cmd

@@ -58,7 +58,7 @@ func (c *cli) manager(sink event.Sink) *lab.Manager {
 func (c *cli) run(output string, args ...string) (stdout, stderr string, err error) {
 	ios, _, out, errOut := ui.Test()
 	f := &cmdutil.Factory{IO: ios, Globals: &cmdutil.Globals{Output: output, Yes: c.yes}, Manager: c.manager}
-	cmd := NewCmd(f, nil)
+	cmd := NewCmd(f)
 	cmd.SetArgs(args)
 	cmd.SetOut(ios.Out)
 	cmd.SetErr(ios.ErrOut)

@@ -3,7 +3,6 @@ package status
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,8 +16,8 @@ import (
 // Options of `lab status`.
 type Options struct{ Name string }
 
-// NewCmd builds `lab status`; runF replaces the run function in tests.
-func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// NewCmd builds `lab status`.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -27,9 +26,6 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
   lab status --name week2 -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return run(cmd.Context(), f, opts)
 		},
 	}
@@ -60,7 +56,7 @@ func Details(st *lab.Status) *ui.Details {
 		Add("Provider", st.Provider).
 		Add("Phase", string(st.Phase)).
 		Add("State", string(st.State)).
-		Add("Nodes", NodesCell(st)).
+		Add("Nodes", st.NodesCell()).
 		Add("Context", st.Context).
 		Add("Kubeconfig", st.Kubeconfig).
 		Add("Stacks", orNone(strings.Join(st.Stacks, ", "))).
@@ -72,14 +68,6 @@ func Details(st *lab.Status) *ui.Details {
 		d.Add("Next", st.Hint)
 	}
 	return d
-}
-
-// NodesCell reads "2/2 Ready", or "-" when the cluster does not answer.
-func NodesCell(st *lab.Status) string {
-	if st.Nodes.Total == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%d/%d Ready", st.Nodes.Ready, st.Nodes.Total)
 }
 
 func orNone(s string) string {

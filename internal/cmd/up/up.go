@@ -4,7 +4,6 @@ package up
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,7 +13,6 @@ import (
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/spec"
-	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
@@ -120,28 +118,6 @@ func joinNames() string {
 	return s
 }
 
-// LoadDefinition reads the lab from -f, --lab, or the embedded default, checking its
-// stacks against lab's catalog so that an unknown one is reported at its line.
-func LoadDefinition(file, name string, stdin io.Reader) (*spec.Lab, string, error) {
-	env := spec.LabEnv{Stacks: stack.Default().Names()}
-	switch {
-	case file == "-":
-		data, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, "", err
-		}
-		l, err := spec.LoadLab("<stdin>", data, env)
-		return l, "<stdin>", err
-	case file != "":
-		l, err := spec.LoadLabFile(file, env)
-		return l, file, err
-	case name == "":
-		name = "default"
-	}
-	l, err := spec.EmbeddedLab(name, env)
-	return l, "embedded:" + name, err
-}
-
 // validate checks the flags before anything runs.
 func validate(opts *Options) error {
 	if err := validProvider(opts.Provider); err != nil {
@@ -158,7 +134,7 @@ func validate(opts *Options) error {
 }
 
 func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
-	def, source, err := LoadDefinition(opts.File, opts.Lab, f.IO.In)
+	def, source, err := cmdutil.LoadDefinition(opts.File, opts.Lab, f.IO.In)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudnativelab/lab/internal/cluster"
+	"github.com/cloudnativelab/lab/internal/cluster/kind"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
 
-// scriptedDocker plays the docker CLI for kind's node containers. This machine has no
-// Docker daemon, so the kind path of node-stop and node-pause is checked against it:
-// the commands lab runs and the order it runs them in, not Docker itself (the e2e
-// workflow has Docker).
+// scriptedDocker plays the docker CLI for kind's node containers, which the kind
+// provider's Machines drive: the commands node-stop and node-pause run and their order,
+// on the shared sim cluster's Node objects. The kind suite (test/kind) runs both
+// against real node containers.
 type scriptedDocker struct {
 	mu        sync.Mutex
 	reachable bool
@@ -75,11 +77,10 @@ func TestNodeContainerFaultsOnKind(t *testing.T) {
 			t.Parallel()
 			docker := &scriptedDocker{reachable: true, states: map[string]string{worker: "running"}}
 			e := testEngine(nil)
-			e.Docker = docker.run
 			// A lab whose provider is kind, on the shared cluster: its nodes are real
 			// Node objects, its containers the scripted ones.
 			l := simLab(t)
-			l.Provider, l.Simulated = spec.ProviderKind, false
+			l.Simulated, l.Machines = false, kind.New(kind.WithCommandRunner(docker.run)).Machines(cluster.Request{})
 			ctx := context.Background()
 			plan, env, f, err := e.Plan(ctx, l, RunOptions{Fault: tt.fault, Params: params(spec.FaultParams{Node: worker}, "node"), Limits: DefaultLimits})
 			if err != nil {
@@ -131,9 +132,8 @@ func TestNodeContainerFaultsRefuseWhatTheyCannotDo(t *testing.T) {
 			states := map[string]string{cp: "running"}
 			docker := &scriptedDocker{reachable: tt.reachable, states: states}
 			e := testEngine(nil)
-			e.Docker = docker.run
 			l := simLab(t)
-			l.Provider, l.Simulated = spec.ProviderKind, false
+			l.Simulated, l.Machines = false, kind.New(kind.WithCommandRunner(docker.run)).Machines(cluster.Request{})
 			_, err := e.Run(context.Background(), l, RunOptions{Fault: "node-stop", Params: params(spec.FaultParams{Node: tt.node}, "node"), Limits: DefaultLimits})
 			if err == nil {
 				t.Fatal("no error")
