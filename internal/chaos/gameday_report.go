@@ -1,12 +1,12 @@
 package chaos
 
 import (
-	"encoding/xml"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/grade"
+	"github.com/cloudnativelab/lab/internal/junit"
 )
 
 // FormatOffset writes a duration the way reports show it: 1.25s, 2m3.5s, "-" for nil.
@@ -35,99 +35,52 @@ func (f *FaultOutcome) Status() string {
 	}
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // JUnit is the report as JUnit XML, for CI: a test case for the steady state before,
 // one per fault (failed when it was not detected and recovered), and one for the
 // recovery after.
 func (r *GamedayReport) JUnit() ([]byte, error) {
 	class := "gameday." + r.Name
-	suite := junitSuite{Name: "gameday " + r.Name, Time: seconds(r.Duration)}
-	before := junitCase{Name: "steady state before", Classname: class}
+	suite := junit.Suite{Name: "gameday " + r.Name, Time: junit.Seconds(r.Duration)}
+	before := junit.Case{Name: "steady state before", Classname: class}
 	if r.Before != nil {
-		before.Time = seconds(r.Before.Duration)
+		before.Time = junit.Seconds(r.Before.Duration)
 		if r.Outcome == GamedayHypothesisFailed {
-			before.Failure = &junitMessage{Message: r.Reason, Text: failingChecks(r.Before)}
+			before.Failure = &junit.Message{Message: r.Reason, Text: failingChecks(r.Before)}
 		}
 	}
 	suite.Cases = append(suite.Cases, before)
 	for i := range r.Faults {
 		suite.Cases = append(suite.Cases, faultCase(class, &r.Faults[i]))
 	}
-	after := junitCase{Name: "steady state after", Classname: class, Time: seconds(durationOr(r.RecoveredAfter))}
+	after := junit.Case{Name: "steady state after", Classname: class, Time: junit.Seconds(durationOr(r.RecoveredAfter))}
 	switch {
 	case r.Outcome == GamedayHypothesisFailed:
-		after.Skipped = &junitMessage{Message: "no fault was injected"}
+		after.Skipped = &junit.Message{Message: "no fault was injected"}
 	case !r.Recovered:
-		after.Failure = &junitMessage{Message: "the steady state did not come back", Text: failingChecks(r.After)}
+		after.Failure = &junit.Message{Message: "the steady state did not come back", Text: failingChecks(r.After)}
 	}
 	if r.Outcome == GamedayAborted || r.Outcome == GamedayFailed || r.Outcome == GamedayInterrupted {
-		after.SystemOut = "drill " + r.Outcome + ": " + r.Reason
+		after.SystemOut = &junit.Text{Text: "drill " + r.Outcome + ": " + r.Reason}
 		if after.Failure == nil {
-			after.Failure = &junitMessage{Message: "drill " + r.Outcome, Text: r.Reason}
+			after.Failure = &junit.Message{Message: "drill " + r.Outcome, Text: r.Reason}
 		}
 	}
 	suite.Cases = append(suite.Cases, after)
-	for _, c := range suite.Cases {
-		suite.Tests++
-		if c.Failure != nil {
-			suite.Failures++
-		}
-		if c.Skipped != nil {
-			suite.Skipped++
-		}
-	}
-	out := junitSuites{Name: suite.Name, Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Time: suite.Time, Suites: []junitSuite{suite}}
-	data, err := xml.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(xml.Header), append(data, '\n')...), nil
+	return junit.Encode(suite.Name, r.Duration, suite)
 }
 
-func faultCase(class string, f *FaultOutcome) junitCase {
-	c := junitCase{Name: fmt.Sprintf("fault %s (%s)", f.ID, f.Type), Classname: class, Time: seconds(durationOr(f.TimeToRecover)),
-		SystemOut: fmt.Sprintf("%s; detected after %s by %s; recovered after %s", f.Summary, FormatOffset(f.TimeToDetect), orDash(f.DetectedBy), FormatOffset(f.TimeToRecover))}
+func faultCase(class string, f *FaultOutcome) junit.Case {
+	c := junit.Case{Name: fmt.Sprintf("fault %s (%s)", f.ID, f.Type), Classname: class, Time: junit.Seconds(durationOr(f.TimeToRecover)),
+		SystemOut: &junit.Text{Text: fmt.Sprintf("%s; detected after %s by %s; recovered after %s", f.Summary, FormatOffset(f.TimeToDetect), orDash(f.DetectedBy), FormatOffset(f.TimeToRecover))}}
 	switch f.Status() {
 	case "skipped", "not run":
-		c.Skipped = &junitMessage{Message: "the drill ended before this fault"}
+		c.Skipped = &junit.Message{Message: "the drill ended before this fault"}
 	case "error":
-		c.Failure = &junitMessage{Message: "the fault failed", Text: f.Error}
+		c.Failure = &junit.Message{Message: "the fault failed", Text: f.Error}
 	case "not detected":
-		c.Failure = &junitMessage{Message: "no probe noticed the fault", Text: "neither a failing steady-state probe nor a detect check saw it"}
+		c.Failure = &junit.Message{Message: "no probe noticed the fault", Text: "neither a failing steady-state probe nor a detect check saw it"}
 	case "not recovered":
-		c.Failure = &junitMessage{Message: "the steady state did not come back after the fault"}
+		c.Failure = &junit.Message{Message: "the steady state did not come back after the fault"}
 	}
 	return c
 }
@@ -138,8 +91,6 @@ func durationOr(d *time.Duration) time.Duration {
 	}
 	return *d
 }
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // Markdown is the report for people reading it later: the outcome, a table of faults
 // with their times to detect and recover, and the timeline.

@@ -44,13 +44,15 @@ func ValidProfile(p string) error {
 	return errs.Invalidf("use lite or full", "invalid --profile %q", p)
 }
 
-// ChaosLab is the chaos engine's view of a lab, journalling where `lab chaos` does, so
-// that `lab chaos status` lists the faults of a scenario too.
-func ChaosLab(st *lab.Status, caps lab.Capabilities, kubeconfig []byte) *chaos.Lab {
+// ChaosLab is the chaos engine's view of a resolved lab, journalling where `lab chaos`
+// does, so that `lab chaos status` lists the faults of a scenario too. A lab whose
+// creation never finished has no kubeconfig; engine calls needing the cluster fail on
+// it with "not running" first.
+func ChaosLab(r *lab.Resolved) *chaos.Lab {
 	return &chaos.Lab{
-		Name: st.Name, Adopted: caps.Adopted, Machines: caps.Machines, Simulated: st.Simulated, Running: st.State == cluster.Running,
-		Context: st.Context, AllowChaos: st.AllowChaos, Stacks: st.Stacks, Kubeconfig: kubeconfig,
-		JournalDir: JournalDir(st.Dir),
+		Name: r.Name, Adopted: r.Adopted, Machines: r.Machines, Simulated: r.Status.Simulated, Running: r.State == cluster.Running,
+		Context: r.Context, AllowChaos: r.AllowChaos, Stacks: r.Stacks, Kubeconfig: r.AdminKubeconfig,
+		JournalDir: JournalDir(r.Dir),
 	}
 }
 

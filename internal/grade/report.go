@@ -1,97 +1,37 @@
 package grade
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/cloudnativelab/lab/internal/junit"
 )
 
 // JUnit renders the report as JUnit XML, the test-results format GitHub Actions
 // reporters and GitLab (artifacts:reports:junit) display: one testcase per check,
 // <failure> for fail and <error> for error, times in seconds.
 func (r *Report) JUnit() ([]byte, error) {
-	suite := junitSuite{
-		Name: r.Name, Tests: len(r.Checks), Failures: r.Summary.Failed, Errors: r.Summary.Errored,
-		Time:       seconds(r.Duration),
-		Properties: []junitProperty{{"score", fmt.Sprintf("%d/%d (%s%%)", r.Score.Awarded, r.Score.Total, formatPercent(r.Score.Percent))}},
+	suite := junit.Suite{
+		Name: r.Name, Time: junit.Seconds(r.Duration),
+		Properties: []junit.Property{{Name: "score", Value: fmt.Sprintf("%d/%d (%s%%)", r.Score.Awarded, r.Score.Total, formatPercent(r.Score.Percent))}},
 	}
 	for i := range r.Checks {
 		suite.Cases = append(suite.Cases, junitTestCase(r.Name, &r.Checks[i]))
 	}
-	doc := junitSuites{
-		Name: "lab grade", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
-		Time: suite.Time, Suites: []junitSuite{suite},
-	}
-	var b bytes.Buffer
-	b.WriteString(xml.Header)
-	enc := xml.NewEncoder(&b)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	b.WriteString("\n")
-	return b.Bytes(), nil
+	return junit.Encode("lab grade", r.Duration, suite)
 }
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Error     *junitMessage `xml:"error,omitempty"`
-	SystemOut *junitText    `xml:"system-out,omitempty"`
-}
-
-// junitText is element text written as CDATA, so the evidence's lines and quotes stay
-// readable in the file.
-type junitText struct {
-	Text string `xml:",cdata"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",cdata"`
-}
-
-func junitTestCase(suite string, c *Result) junitCase {
-	tc := junitCase{Name: c.ID, Classname: "lab.grade." + suite, Time: seconds(c.Duration)}
+func junitTestCase(suite string, c *Result) junit.Case {
+	tc := junit.Case{Name: c.ID, Classname: "lab.grade." + suite, Time: junit.Seconds(c.Duration)}
 	details := evidenceText(c)
 	switch c.Outcome {
 	case Fail:
-		tc.Failure = &junitMessage{Message: c.summary(), Type: "fail", Text: details}
+		tc.Failure = &junit.Message{Message: c.summary(), Type: "fail", Text: details}
 	case Error:
-		tc.Error = &junitMessage{Message: c.summary(), Type: "error", Text: details}
+		tc.Error = &junit.Message{Message: c.summary(), Type: "error", Text: details}
 	default:
-		tc.SystemOut = &junitText{details}
+		tc.SystemOut = &junit.Text{Text: details}
 	}
 	return tc
 }
@@ -116,10 +56,6 @@ func evidenceText(c *Result) string {
 	line("points", fmt.Sprintf("%d/%d", c.Awarded, c.Points))
 	line("hint", c.Hint)
 	return b.String()
-}
-
-func seconds(d time.Duration) string {
-	return fmt.Sprintf("%.3f", d.Seconds())
 }
 
 // Markdown renders the report as a GitHub-flavoured markdown table and the score, for

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/junit"
 )
 
 // SampleReport is a report with every outcome and every kind of evidence, with fixed
@@ -81,7 +82,7 @@ func TestJUnitIsWellFormed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc junitSuites
+	var doc junit.Document
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		t.Fatalf("JUnit does not parse: %v\n%s", err, data)
 	}

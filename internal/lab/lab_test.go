@@ -89,12 +89,15 @@ func TestUpThenDownLeavesNothingBehind(t *testing.T) {
 	if res.AlreadyUp || res.Record.Phase != Ready || res.Record.Context != "lab-full-cycle" {
 		t.Fatalf("up result = %+v", res)
 	}
-	st, err := m.Status(ctx, "full-cycle")
+	st, err := m.Resolve(ctx, "full-cycle")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.State != cluster.Running || st.Nodes.Total != 3 || st.Nodes.Ready != 3 || !st.Simulated {
-		t.Fatalf("status = %+v, want running with 3/3 Ready, simulated", st)
+		t.Fatalf("status = %+v, want running with 3/3 Ready, simulated", st.Status)
+	}
+	if !st.Capabilities.Simulated || st.Adopted || st.HostPorts || st.Machines != nil || st.KubeconfigErr != nil || kube.ServerOf(st.AdminKubeconfig) == "" {
+		t.Fatalf("resolved sim lab: capabilities %+v, kubeconfig error %v", st.Capabilities, st.KubeconfigErr)
 	}
 	if !kube.HasContext(m.UserKubeconfig, "lab-full-cycle") {
 		t.Fatal("context lab-full-cycle missing from the user's kubeconfig")
@@ -336,6 +339,9 @@ func TestAdoptedClusterDownRemovesOnlyWhatLabInstalled(t *testing.T) {
 	}
 	if res.Record.Provider != "existing" || res.Record.Context != "testenv" || res.Record.UserKubeconfig != "" {
 		t.Fatalf("record = %+v", res.Record)
+	}
+	if r, err := m.Resolve(ctx, "adopted"); err != nil || !r.Adopted || r.Machines != nil || r.Context != "testenv" {
+		t.Fatalf("resolved adopted lab: %v; want adopted, context testenv, no machines (err %v)", r, err)
 	}
 	ours := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "adopted-installed"}}
 	kube.LabelNamespace(ours, "adopted")

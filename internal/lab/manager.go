@@ -84,6 +84,30 @@ func (m *Manager) provider(name string) (cluster.Provider, error) {
 	return p, nil
 }
 
+// Resolved is one lab as the engines need it: its status (name, provider, context,
+// simulated or not, stacks, consent to chaos, its directory), what its provider can do,
+// and its admin kubeconfig.
+type Resolved struct {
+	*Status
+	Capabilities
+	// AdminKubeconfig is the kubeconfig's content (Status.Kubeconfig is its path); nil,
+	// and KubeconfigErr says why, for a lab whose creation never finished.
+	AdminKubeconfig []byte
+	KubeconfigErr   error
+}
+
+// Resolve reads the lab name for the engines: the one place commands learn what a lab
+// is. A lab that does not exist is an Invalid error naming the labs there are.
+func (m *Manager) Resolve(ctx context.Context, name string) (*Resolved, error) {
+	st, err := m.Status(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	r := &Resolved{Status: st, Capabilities: m.Capabilities(name)}
+	r.AdminKubeconfig, r.KubeconfigErr = m.Kubeconfig(name)
+	return r, nil
+}
+
 // Capabilities are what a lab's cluster is and what lab may do to it, from its provider.
 type Capabilities struct {
 	cluster.Info

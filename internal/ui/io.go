@@ -66,6 +66,17 @@ func (s *IO) Notef(format string, args ...any) {
 }
 
 // outPainter colours what goes to Out, if Out is a colour terminal.
+// ClearScreen clears a terminal on stdout and moves the cursor home, for views redrawn
+// in place (lab grade --watch); it reports false and writes nothing when stdout is not
+// a terminal.
+func (s *IO) ClearScreen() bool {
+	if !s.IsTTY {
+		return false
+	}
+	fmt.Fprint(s.Out, "\x1b[H\x1b[2J")
+	return true
+}
+
 func (s *IO) outPainter() painter { return painter(s.Color && s.IsTTY) }
 
 // errPainter colours what goes to ErrOut, if ErrOut is a colour terminal.

@@ -59,3 +59,18 @@ func TestNotefGoesToStderr(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q", out, errOut)
 	}
 }
+
+// A redrawn view clears a terminal and leaves a log alone.
+func TestClearScreen(t *testing.T) {
+	t.Parallel()
+	for _, tty := range []bool{true, false} {
+		ios, _, out, _ := Test()
+		ios.IsTTY = tty
+		if got := ios.ClearScreen(); got != tty {
+			t.Errorf("tty=%v: ClearScreen() = %v", tty, got)
+		}
+		if want := map[bool]string{true: "\x1b[H\x1b[2J", false: ""}[tty]; out.String() != want {
+			t.Errorf("tty=%v: wrote %q, want %q", tty, out.String(), want)
+		}
+	}
+}

@@ -56,14 +56,11 @@ func resolveLab(ctx context.Context, f *cmdutil.Factory, name string) (*chaos.La
 	if name == "" {
 		name = labOfContext(ctx, m, g.Context)
 	}
-	st, err := m.Status(ctx, name)
+	r, err := m.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	// Missing only for a lab whose creation never finished; engine calls needing the
-	// cluster fail on it with "not running" first.
-	kubeconfig, _ := m.Kubeconfig(name)
-	l := cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig)
+	l := cmdutil.ChaosLab(r)
 	if g.Kubeconfig != "" || g.Context != "" {
 		if err := chaos.CheckSameCluster(l, g.Kubeconfig, g.Context); err != nil {
 			return nil, err
@@ -102,12 +99,11 @@ func RevertBeforeDown(ctx context.Context, f *cmdutil.Factory, name string, ev *
 	if err != nil || len(open) == 0 {
 		return err
 	}
-	st, err := m.Status(ctx, name)
+	r, err := m.Resolve(ctx, name)
 	if err != nil {
 		return err
 	}
-	kubeconfig, _ := m.Kubeconfig(name)
-	l := cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig)
+	l := cmdutil.ChaosLab(r)
 	_, err = eng.Revert(ctx, l, nil, true)
 	if err != nil && !l.Adopted {
 		ev.Warn(fmt.Sprintf("chaos faults of lab %q could not be reverted (%v); deleting the cluster removes them", name, err))

@@ -203,7 +203,7 @@ func connectOptions(ctx context.Context, f *cmdutil.Factory, opts *Options, chec
 	if err := lab.ValidateName(name); err != nil {
 		return conn, err
 	}
-	st, err := m.Status(ctx, name)
+	r, err := m.Resolve(ctx, name)
 	if errs.KindOf(err) == errs.Invalid {
 		return conn, err // no such lab: the command is wrong (exit 2), no check can say more
 	}
@@ -211,8 +211,8 @@ func connectOptions(ctx context.Context, f *cmdutil.Factory, opts *Options, chec
 		conn.KubeconfigErr = withHint(err)
 		return conn, nil
 	}
-	conn.Simulated = st.Simulated
-	conn.Kubeconfig, conn.KubeconfigErr = m.Kubeconfig(name)
+	conn.Simulated = r.Status.Simulated
+	conn.Kubeconfig, conn.KubeconfigErr = r.AdminKubeconfig, r.KubeconfigErr
 	return conn, nil
 }
 

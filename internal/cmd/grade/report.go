@@ -121,9 +121,7 @@ func watch(ctx context.Context, f *cmdutil.Factory, opts *Options, checks *spec.
 // redraw clears a terminal before drawing the round's table; a log gets one table per
 // round, one after the other.
 func redraw(io *ui.IO, report *grade.Report, round int) error {
-	if io.IsTTY {
-		fmt.Fprint(io.Out, "\x1b[H\x1b[2J")
-	} else if round > 1 {
+	if !io.ClearScreen() && round > 1 {
 		fmt.Fprintln(io.Out)
 	}
 	return render(io, FormatTable, report)

@@ -128,19 +128,18 @@ func newEngine(ctx context.Context, f *cmdutil.Factory, c *Common, sink event.Si
 
 // resolveLab reads what the scenario and chaos engines need of a running lab.
 func resolveLab(ctx context.Context, m *lab.Manager, name string) (*scenario.Lab, *chaos.Lab, error) {
-	st, err := m.Status(ctx, name)
+	r, err := m.Resolve(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.State != cluster.Running {
-		return nil, nil, errs.New(errs.Unavailable, fmt.Sprintf("lab %q is not running (%s)", name, st.State), "start it with `lab up --name "+name+"`")
+	if r.State != cluster.Running {
+		return nil, nil, errs.New(errs.Unavailable, fmt.Sprintf("lab %q is not running (%s)", name, r.State), "start it with `lab up --name "+name+"`")
 	}
-	kubeconfig, err := m.Kubeconfig(name)
-	if err != nil {
-		return nil, nil, err
+	if r.KubeconfigErr != nil {
+		return nil, nil, r.KubeconfigErr
 	}
-	l := &scenario.Lab{Name: name, Context: st.Context, Kubeconfig: kubeconfig, Simulated: st.Simulated, Dir: st.Dir}
-	return l, cmdutil.ChaosLab(st, m.Capabilities(name), kubeconfig), nil
+	l := &scenario.Lab{Name: name, Context: r.Context, Kubeconfig: r.AdminKubeconfig, Simulated: r.Status.Simulated, Dir: r.Dir}
+	return l, cmdutil.ChaosLab(r), nil
 }
 
 // labStacks installs the stacks a scenario needs that the lab does not have yet.
