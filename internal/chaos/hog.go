@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 )
@@ -200,7 +201,7 @@ func (f hog) Inject(ctx context.Context, env *Env, e *Entry) error {
 	if env.Lab.Simulated {
 		return nil // kwok runs no container: there is nothing to wait for
 	}
-	return waitHogStarted(ctx, env, d)
+	return waitHogStarted(ctx, env.Client, d, hogStartTimeout)
 }
 
 // hogStartTimeout bounds the wait for the hog's container: busybox is small, but a
@@ -210,23 +211,26 @@ const hogStartTimeout = 2 * time.Minute
 // waitHogStarted waits until the hog's container runs, so a hog that cannot start (an
 // offline node without its image) fails the run, which then reverts, instead of
 // reporting a fault that never burnt anything.
-func waitHogStarted(ctx context.Context, env *Env, d *hogData) error {
+func waitHogStarted(ctx context.Context, c kubernetes.Interface, d *hogData, timeout time.Duration) error {
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, time.Second, hogStartTimeout, true, func(ctx context.Context) (bool, error) {
-		pod, err := env.Client.CoreV1().Pods(d.Namespace).Get(ctx, d.Pod, metav1.GetOptions{})
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		pod, err := c.CoreV1().Pods(d.Namespace).Get(ctx, d.Pod, metav1.GetOptions{})
 		if err != nil {
 			last = err
 			return false, nil
 		}
 		started, err := hogStarted(pod, d.Image)
 		last = err
+		if errors.Is(err, errHogWaiting) {
+			return false, nil // still starting: look again
+		}
 		return started, err
 	})
 	if last != nil && !errors.Is(last, errHogWaiting) {
 		return last
 	}
 	if err != nil && ctx.Err() == nil {
-		return errs.New(errs.Unavailable, fmt.Sprintf("the hog pod %s/%s did not start within %s: %v", d.Namespace, d.Pod, hogStartTimeout, last),
+		return errs.New(errs.Unavailable, fmt.Sprintf("the hog pod %s/%s did not start within %s: %v", d.Namespace, d.Pod, timeout, last),
 			fmt.Sprintf("the events say why: `kubectl -n %s get events --field-selector involvedObject.name=%s`", d.Namespace, d.Pod))
 	}
 	return err

@@ -1,12 +1,15 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/cloudnativelab/lab/internal/errs"
 )
@@ -59,4 +62,46 @@ func TestHogStarted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWaitHogStarted: the wait looks again while the container is being created (a
+// first version gave up on the first look), ends once it runs, fails at once on a
+// reason the kubelet will not get past, and names the timeout when it never starts.
+func TestWaitHogStarted(t *testing.T) {
+	t.Parallel()
+	d := &hogData{Namespace: "shop", Pod: "hog", Image: "busybox:1.37"}
+	pod := func(state corev1.ContainerState) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.Pod},
+			Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "hog", State: state}}}}
+	}
+	creating := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+	ctx := context.Background()
+
+	t.Run("starts after a while", func(t *testing.T) {
+		t.Parallel()
+		c := fake.NewSimpleClientset(pod(creating))
+		go func() {
+			time.Sleep(1500 * time.Millisecond)
+			c.CoreV1().Pods(d.Namespace).UpdateStatus(ctx, pod(corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}), metav1.UpdateOptions{})
+		}()
+		if err := waitHogStarted(ctx, c, d, time.Minute); err != nil {
+			t.Fatalf("wait: %v, want nil once the container runs", err)
+		}
+	})
+	t.Run("image cannot be pulled", func(t *testing.T) {
+		t.Parallel()
+		c := fake.NewSimpleClientset(pod(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "no registry"}}))
+		err := waitHogStarted(ctx, c, d, time.Minute)
+		if errs.KindOf(err) != errs.Unavailable || !strings.Contains(err.Error(), "ImagePullBackOff") || !strings.Contains(errs.HintOf(err), "busybox:1.37") {
+			t.Fatalf("wait: %v (hint %q), want Unavailable naming the reason and the image", err, errs.HintOf(err))
+		}
+	})
+	t.Run("never starts", func(t *testing.T) {
+		t.Parallel()
+		c := fake.NewSimpleClientset(pod(creating))
+		err := waitHogStarted(ctx, c, d, 2*time.Second)
+		if errs.KindOf(err) != errs.Unavailable || !strings.Contains(err.Error(), "did not start within 2s") {
+			t.Fatalf("wait: %v, want Unavailable naming the timeout", err)
+		}
+	})
 }

@@ -239,9 +239,8 @@ func TestScenariosOnKind(t *testing.T) {
 	}
 }
 
-// TestNodeStopAndPause runs last: after a node comes back, its kubelet can take a while
-// to start new pods (a hog pod created right after an unpause waited minutes for its
-// volumes), which the other tests must not pay for.
+// TestNodeStopAndPause runs last: it restarts the worker's kubelet and containers, and
+// the tests before it should not depend on how soon they are back.
 //
 // node-stop and node-pause act on the worker's container through
 // Docker and their revert brings the node back Ready.
