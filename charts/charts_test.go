@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v3/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -210,8 +211,8 @@ type workload struct {
 	selector   map[string]string
 }
 
-// workloads returns every Deployment, StatefulSet and DaemonSet rendered, assuming
-// nodes nodes for DaemonSets.
+// workloads returns every Deployment, StatefulSet, DaemonSet and Argo Rollouts Rollout
+// rendered, assuming nodes nodes for DaemonSets.
 func (r *rendering) workloads(t *testing.T, nodes int) []workload {
 	t.Helper()
 	var out []workload
@@ -226,6 +227,11 @@ func (r *rendering) workloads(t *testing.T, nodes int) []workload {
 		case "DaemonSet":
 			d := convert[appsv1.DaemonSet](t, o)
 			out = append(out, workload{"DaemonSet", d.Name, nodes, d.Spec.Template, d.Spec.Selector.MatchLabels})
+		case "Rollout":
+			// Argo Rollouts' Rollout has a Deployment's replicas, selector and pod
+			// template (its strategy differs, and is checked where it matters).
+			ro := convert[rolloutWorkload](t, o)
+			out = append(out, workload{"Rollout", o.GetName(), int(ptrOr(ro.Spec.Replicas, 1)), ro.Spec.Template, ro.Spec.Selector.MatchLabels})
 		case "Pod", "ReplicaSet", "Job", "CronJob", "ReplicationController":
 			// Bare pods and these controllers would escape the resource and readiness
 			// checks below; the bundled charts use none of them.
@@ -236,6 +242,20 @@ func (r *rendering) workloads(t *testing.T, nodes int) []workload {
 		t.Fatalf("%s (%s): no workloads rendered", r.chart, r.profile)
 	}
 	return out
+}
+
+// rolloutWorkload is the part of an Argo Rollouts Rollout that runs pods, in typed form
+// (the pod template is checked as strictly as a Deployment's); Strategy is decoded
+// loosely, tests read it from the unstructured object.
+type rolloutWorkload struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Replicas *int32                 `json:"replicas"`
+		Selector metav1.LabelSelector   `json:"selector"`
+		Template corev1.PodTemplateSpec `json:"template"`
+		Strategy map[string]any         `json:"strategy"`
+	} `json:"spec"`
 }
 
 func ptrOr[T any](p *T, def T) T {

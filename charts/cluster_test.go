@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -79,17 +82,105 @@ func testNamespace(t *testing.T, name string) {
 	})
 }
 
+// crdsOnce installs the CRDs of every bundled chart's crds/ directory once for the
+// package (see installCRDs).
+var crdsOnce = sync.OnceValue(func() error { return createCRDs(context.Background()) })
+
+// installCRDs puts the CRDs of the bundled charts' crds/ directories (delivery's Argo
+// Rollouts CRDs) on the sim cluster, as Helm does before a chart's templates, and
+// waits until the API server serves their kinds. The CRDs stay for the package's
+// other tests: Helm never deletes them either. Call it before clients(t), whose REST
+// mapper reads discovery once.
+func installCRDs(t *testing.T) {
+	t.Helper()
+	if err := crdsOnce(); err != nil {
+		t.Fatalf("installing the charts' CRDs: %v", err)
+	}
+}
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+func createCRDs(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cfg, err := kube.RESTConfig(shared.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	type served struct{ groupVersion, plural string }
+	var want []served
+	for _, name := range Names() {
+		chrt, err := Load(name)
+		if err != nil {
+			return err
+		}
+		for _, f := range chrt.CRDObjects() {
+			var crd unstructured.Unstructured
+			if err := yaml.Unmarshal(f.File.Data, &crd.Object); err != nil {
+				return fmt.Errorf("%s: %w", f.Filename, err)
+			}
+			if _, err := dyn.Resource(crdResource).Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("creating %s: %w", f.Filename, err)
+			}
+			group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+			plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+			versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+			for _, v := range versions {
+				if m, ok := v.(map[string]any); ok && m["served"] == true {
+					want = append(want, served{group + "/" + m["name"].(string), plural})
+				}
+			}
+		}
+	}
+	// Established, then in discovery: what a REST mapper (Helm's, or clients') reads.
+	return wait.PollUntilContextCancel(ctx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		for _, w := range want {
+			list, err := shared.Client.Discovery().ServerResourcesForGroupVersion(w.groupVersion)
+			if err != nil {
+				return false, nil
+			}
+			if !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == w.plural }) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+}
+
+// exclusive serialises, across tests, the creations of a chart whose cluster-scoped
+// objects have fixed names: delivery's ClusterAnalysisTemplates are named for the
+// demo shop to reference them, so two installs (lite and full) or a dry run next to
+// an install would collide.
+var exclusive = map[string]*sync.Mutex{"delivery": {}}
+
+// lockChart holds the chart's lock, if it has one, until the test and its cleanups
+// (registered after this call) are done.
+func lockChart(t *testing.T, name string) {
+	t.Helper()
+	if mu, ok := exclusive[name]; ok {
+		mu.Lock()
+		t.Cleanup(mu.Unlock)
+	}
+}
+
 // TestServerSideDryRun sends every object of every chart, in both profiles, to the sim
 // cluster's real kube-apiserver as a create with dryRun=All: the server runs defaulting,
-// validation and admission on each (cluster-scoped RBAC objects included) and persists
-// nothing. Each chart and profile gets its own real namespace, as the release namespace.
+// validation and admission on each (cluster-scoped RBAC objects included, and custom
+// resources against the charts' CRDs, installed first) and persists nothing. Each
+// chart and profile gets its own real namespace, as the release namespace.
 func TestServerSideDryRun(t *testing.T) {
 	t.Parallel()
+	installCRDs(t)
 	c := clients(t)
 	for _, name := range Names() {
 		for _, profile := range profilesUnderTest {
 			t.Run(name+"/"+profile, func(t *testing.T) {
 				t.Parallel()
+				lockChart(t, name)
 				ns := "dryrun-" + name + "-" + profile
 				testNamespace(t, ns)
 				r := render(t, name, profile, ns, nil)
@@ -161,14 +252,16 @@ func TestServerSideDryRunCanFail(t *testing.T) {
 }
 
 // TestInstallBecomesReady creates each chart for real on the sim cluster, in each
-// profile, in Helm's install order, and waits until every Deployment, StatefulSet and
-// DaemonSet reports all its pods ready: the workloads schedule on a two-node cluster
-// with a tainted control plane (node-exporter must run on both nodes), a clustered
-// Alertmanager pair comes up, and the readiness the installer will wait for is
-// reachable. The sim runs no containers, so this proves scheduling and controller
-// wiring, not the processes.
+// profile, in Helm's install order (the charts' CRDs first), and waits until every
+// Deployment, StatefulSet and DaemonSet reports all its pods ready: the workloads
+// schedule on a two-node cluster with a tainted control plane (node-exporter must run
+// on both nodes), a clustered Alertmanager pair comes up, the Argo Rollouts controller
+// and dashboard come up with their ClusterAnalysisTemplates accepted, and the readiness
+// the installer will wait for is reachable. The sim runs no containers, so this proves
+// scheduling and controller wiring, not the processes.
 func TestInstallBecomesReady(t *testing.T) {
 	t.Parallel()
+	installCRDs(t)
 	c := clients(t)
 	nodes, err := shared.Client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
 	if err != nil {
@@ -178,6 +271,7 @@ func TestInstallBecomesReady(t *testing.T) {
 		for _, profile := range profilesUnderTest {
 			t.Run(name+"/"+profile, func(t *testing.T) {
 				t.Parallel()
+				lockChart(t, name)
 				ns := "ready-" + name + "-" + profile
 				testNamespace(t, ns)
 				r := render(t, name, profile, ns, nil)

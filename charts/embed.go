@@ -1,8 +1,8 @@
-// Package charts holds the Helm charts lab bundles (monitoring, demo-shop) and embeds
-// them into the binary, so `lab up` installs stacks with no network access to a chart
-// repository. Each chart also carries profiles/<profile>.yaml: values overlays (lite,
-// full) the installer merges over the chart's values.yaml. This package only holds the
-// files: internal/stack loads them with Helm.
+// Package charts holds the Helm charts lab bundles (monitoring, demo-shop, delivery)
+// and embeds them into the binary, so `lab up` installs stacks with no network access
+// to a chart repository. Each chart also carries profiles/<profile>.yaml: values
+// overlays (lite, full) the installer merges over the chart's values.yaml. This package
+// only holds the files: internal/stack loads them with Helm.
 //
 // The charts are plain Helm charts: `helm install ./charts/monitoring` works too.
 package charts
@@ -19,7 +19,7 @@ import (
 // whose names start with . or _ (.helmignore, templates/_helpers.tpl), which go:embed
 // would otherwise leave out.
 //
-//go:embed all:monitoring all:demo-shop
+//go:embed all:monitoring all:demo-shop all:delivery
 var FS embed.FS
 
 // Names returns the bundled charts' names, sorted: every top-level directory of FS

@@ -12,7 +12,7 @@ import (
 
 func TestNames(t *testing.T) {
 	t.Parallel()
-	if got, want := Names(), []string{"demo-shop", "monitoring"}; !slices.Equal(got, want) {
+	if got, want := Names(), []string{"delivery", "demo-shop", "monitoring"}; !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
 }

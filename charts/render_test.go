@@ -119,6 +119,8 @@ func TestServices(t *testing.T) {
 		{"demo-shop", "frontend", 9898},
 		{"demo-shop", "backend", 9898},
 		{"demo-shop", "cache", 6379},
+		{"delivery", "argo-rollouts-metrics", 8090},
+		{"delivery", "argo-rollouts-dashboard", 3100},
 	}
 	for _, profile := range profilesUnderTest {
 		for _, tc := range cases {
@@ -387,6 +389,22 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		{"demo-shop", values("backend.faults.delayUnit", "minutes"), "delayUnit"},
 		{"demo-shop", values("loadgen.intervalSeconds", 0), "intervalSeconds"},
 		{"demo-shop", values("backend.faults.error", true, "frontend.replicas", 2), ""},
+		{"demo-shop", values("backend.rollout.enabeld", true), "enabeld"},
+		{"demo-shop", values("backend.rollout.strategy", "blue-green"), "strategy"},
+		{"demo-shop", values("backend.rollout.analysis", "shop-error-rate"), "analysis"},
+		{"demo-shop", values("backend.rollout.canarySteps", []any{map[string]any{"setWeigth": 20}}), "setWeigth"},
+		{"demo-shop", values("backend.rollout.canarySteps", []any{map[string]any{"setWeight": 20, "pause": map[string]any{}}}), "canarySteps"},
+		{"demo-shop", values("backend.rollout.canarySteps", []any{map[string]any{"setWeight": 120}}), "setWeight"},
+		{"demo-shop", values("backend.version", "v 2"), "version"},
+		// version and rollout are the backend's: the frontend is a plain Deployment.
+		{"demo-shop", values("frontend.rollout.enabled", true), "rollout"},
+		{"demo-shop", values("backend.rollout.enabled", true, "backend.rollout.strategy", "blueGreen", "backend.rollout.analysis", "shop-latency-p95", "backend.version", "v2"), ""},
+		{"delivery", values("controller.replicas", 2), "replicas"},
+		{"delivery", values("dashboard.enabeld", false), "enabeld"},
+		{"delivery", values("analysis.prometheusURL", "prometheus:9090"), "prometheusURL"},
+		{"delivery", values("controller.logLevel", "verbose"), "logLevel"},
+		{"delivery", values("dashboard.resources.limits", nil), "limits"},
+		{"delivery", values("dashboard.enabled", false, "analysis.prometheusURL", "http://prometheus.obs.svc:9090"), ""},
 	}
 	for _, tc := range cases {
 		name := tc.wantErr
@@ -421,6 +439,7 @@ func TestProfilesSizeDifferently(t *testing.T) {
 		{"monitoring", "StatefulSet", "alertmanager"},
 		{"demo-shop", "Deployment", "frontend"},
 		{"demo-shop", "Deployment", "backend"},
+		{"delivery", "Deployment", "argo-rollouts"},
 	} {
 		liteMem, litePods := mem(render(t, tc.chart, "lite", tc.chart, nil), tc.kind, tc.name)
 		fullMem, fullPods := mem(render(t, tc.chart, "full", tc.chart, nil), tc.kind, tc.name)

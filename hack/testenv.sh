@@ -14,6 +14,11 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 # The helm CLI is the baseline of the stacks benchmark (hack/bench-stacks.sh) only; lab
 # itself installs charts with the Helm SDK and never runs it.
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+# The Argo Rollouts controller, for the delivery stack's tests against the sim control
+# plane (run as a process, as it would run in a pod) and for the kind test bundle's
+# image. v1.10.0 is the newest release this machine's Go (1.26.8) builds: 1.10.1 and
+# later ask for Go 1.26.10.
+ROLLOUTS_VERSION="${ROLLOUTS_VERSION:-v1.10.0}"
 
 repo_root="$(cd "$(dirname "$0")/.." && pwd)"
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/lab/testenv"
@@ -110,6 +115,31 @@ build_kwok() {
   done
 }
 
+# build_rollouts builds the controller from the Go module proxy. Its go.mod pins
+# k8s.io/kubernetes and replaces every staging module with a version, and a module's
+# replace lines apply only inside it, so a tools module copies them.
+build_rollouts() {
+  local bin="$cache_bin/rollouts-controller"
+  [[ -x "$bin" ]] && "$bin" --version 2>/dev/null | grep -q "^${ROLLOUTS_VERSION}$" && return 0
+  local mod="$cache_root/src/rollouts-$ROLLOUTS_VERSION" pkg=github.com/argoproj/argo-rollouts
+  log "building the Argo Rollouts controller $ROLLOUTS_VERSION (about 7 minutes the first time)"
+  mkdir -p "$mod" "$cache_bin"
+  if [[ ! -f "$mod/go.sum" ]]; then
+    local upstream
+    upstream="$(cd "$mod" && GOFLAGS=-mod=mod go mod download -json "$pkg@$ROLLOUTS_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+    {
+      printf 'module labtestenv/rollouts\n\ngo 1.26\n\nrequire %s %s\n\n' "$pkg" "$ROLLOUTS_VERSION"
+      awk '/^replace \(/{f=1} f{print} f&&/^\)/{f=0; next} !f&&/^replace /{print}' "$upstream"
+    } >"$mod/go.mod"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s/cmd/rollouts-controller"\n' "$pkg" >"$mod/tools.go"
+    (cd "$mod" && go mod tidy)
+  fi
+  (cd "$mod" && CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X $pkg/utils/version.version=${ROLLOUTS_VERSION#v} -X $pkg/utils/version.gitTag=$ROLLOUTS_VERSION -X $pkg/utils/version.gitCommit=release -X $pkg/utils/version.gitTreeState=clean" \
+    -o "$bin.tmp" "$pkg/cmd/rollouts-controller")
+  mv "$bin.tmp" "$bin"
+}
+
 build_helm() {
   [[ -x "$cache_bin/helm" ]] && "$cache_bin/helm" version --short 2>/dev/null | grep -q "^$HELM_VERSION" && return 0
   log "building helm $HELM_VERSION (for the stacks benchmark's baseline)"
@@ -163,17 +193,18 @@ link_out() {
 main() {
   local what="${1:-all}"
   case "$what" in
-    all) build_etcd; build_kwok; build_kube; install_tools; link_out; install_prometheus ;;
+    all) build_etcd; build_kwok; build_kube; build_rollouts; install_tools; link_out; install_prometheus ;;
     sim) build_etcd; build_kwok; build_kube; link_out ;;
     helm) build_helm; link_out ;;
     prometheus) install_prometheus ;;
+    rollouts) build_rollouts; link_out ;;
     # The kind node's Kubernetes binaries (hack/kind/build.sh): KUBE_VERSION and KUBE_OUT
     # say which release and where; nothing is linked into .testenv.
     node)
       cache_bin="${KUBE_OUT:?KUBE_OUT names the output folder}"
       KUBE_BINS="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy" build_kube
       return 0 ;;
-    *) echo "usage: $0 [all|sim|helm|prometheus|node]" >&2; exit 2 ;;
+    *) echo "usage: $0 [all|sim|helm|prometheus|rollouts|node]" >&2; exit 2 ;;
   esac
   log "ready: $out_bin"
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
 	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
 	"github.com/cloudnativelab/lab/internal/cmd/creds"
+	deliverycmd "github.com/cloudnativelab/lab/internal/cmd/delivery"
 	"github.com/cloudnativelab/lab/internal/cmd/down"
 	"github.com/cloudnativelab/lab/internal/cmd/footprint"
 	gradecmd "github.com/cloudnativelab/lab/internal/cmd/grade"
@@ -172,6 +173,7 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 		gradecmd.NewCmd(f),
 		chaoscmd.NewCmd(f),
 		scenariocmd.NewCmd(f),
+		deliverycmd.NewCmd(f),
 	)
 	// Added now rather than at Execute so the CLI reference documents it.
 	root.InitDefaultCompletionCmd()

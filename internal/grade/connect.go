@@ -20,7 +20,8 @@ type ConnectOptions struct {
 	// Kubeconfig is the cluster's; when nil, KubeconfigErr says why there is none.
 	Kubeconfig    []byte
 	KubeconfigErr error
-	// Simulated is a sim lab: no Prometheus runs and no container answers HTTP.
+	// Simulated is a sim lab: no Prometheus runs, no container answers HTTP and no
+	// controller of a stack's custom resources (Argo Rollouts) acts.
 	Simulated bool
 }
 
@@ -40,7 +41,7 @@ func Needs(checks []spec.Check) Need {
 			} else {
 				n.Prometheus = true
 			}
-		case spec.CheckResource, spec.CheckHTTP:
+		case spec.CheckResource, spec.CheckHTTP, spec.CheckRollout:
 			n.Kube = true
 		}
 	}
@@ -73,6 +74,7 @@ func Connect(ctx context.Context, opts ConnectOptions, checks []spec.Check) (t *
 		t.HTTPErr = ErrSimulatedHTTP
 		t.PrometheusErr = ErrSimulatedPrometheus
 		t.AlertmanagerErr = ErrSimulatedAlertmanager
+		t.RolloutErr = ErrSimulatedRollouts
 	}
 	var closers []func()
 	if forwardProm {

@@ -115,6 +115,8 @@ func (g *Grader) probeFor(c *spec.Check) probe {
 		return t.resourceProbe(c.Resource)
 	case c.HTTP != nil:
 		return t.httpProbe(c.HTTP)
+	case c.Rollout != nil:
+		return t.rolloutProbe(c.Rollout)
 	}
 	return func(context.Context) observation {
 		return unavailable(Evidence{}, fmt.Errorf("check %q has no type", c.ID))

@@ -26,6 +26,9 @@ type Targets struct {
 	// HTTPErr, when set, is why http checks cannot work even though Kube answers (a
 	// simulated cluster runs no containers to answer them).
 	HTTPErr error
+	// RolloutErr, when set, is why rollout checks cannot work even though Kube answers
+	// (on a simulated cluster no Argo Rollouts controller runs to move a rollout on).
+	RolloutErr error
 }
 
 // Reasons a target is missing on a simulated lab, as reports show them.
@@ -33,6 +36,7 @@ var (
 	ErrSimulatedPrometheus   = errors.New("needs a real cluster (simulated lab: no Prometheus runs)")
 	ErrSimulatedHTTP         = errors.New("needs a real cluster (simulated lab: no container serves HTTP)")
 	ErrSimulatedAlertmanager = errors.New("needs a real cluster (simulated lab: no Alertmanager runs)")
+	ErrSimulatedRollouts     = errors.New("needs a real cluster (simulated lab: no Argo Rollouts controller runs)")
 )
 
 // NeedsRealCluster reports a result that is an error only because the lab is
@@ -41,7 +45,7 @@ func NeedsRealCluster(r Result) bool {
 	if r.Outcome != Error {
 		return false
 	}
-	for _, err := range []error{ErrSimulatedPrometheus, ErrSimulatedHTTP, ErrSimulatedAlertmanager} {
+	for _, err := range []error{ErrSimulatedPrometheus, ErrSimulatedHTTP, ErrSimulatedAlertmanager, ErrSimulatedRollouts} {
 		if strings.Contains(r.Error, err.Error()) {
 			return true
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/grade"
 	"github.com/cloudnativelab/lab/internal/kube"
@@ -38,6 +39,8 @@ func describeAction(a *spec.Action) string {
 		return "chaos: " + describeFault(a.Fault)
 	case a.HTTP != nil:
 		return fmt.Sprintf("%s %s/%s%s", a.HTTP.Method, a.HTTP.Namespace, a.HTTP.Service, a.HTTP.Path)
+	case a.Rollout != nil:
+		return fmt.Sprintf("lab delivery %s %s -n %s", a.Rollout.Action, a.Rollout.Name, a.Rollout.Namespace)
 	}
 	return "nothing"
 }
@@ -82,6 +85,9 @@ func (e *Engine) skipReason(a *spec.Action) string {
 	if a.HTTP != nil && e.Lab.Simulated {
 		return grade.ErrSimulatedHTTP.Error()
 	}
+	if a.Rollout != nil && e.Lab.Simulated {
+		return grade.ErrSimulatedRollouts.Error()
+	}
 	return ""
 }
 
@@ -108,8 +114,23 @@ func (e *Engine) runAction(ctx context.Context, c *clients, sc *Scenario, a *spe
 			return err
 		}
 		return c.post(ctx, a.HTTP)
+	case a.Rollout != nil:
+		return judgeRollout(ctx, c, a.Rollout)
 	}
 	return nil
+}
+
+// judgeRollout answers a rollout's manual judgment; a promotion waits for the
+// rollout to ask for one.
+func judgeRollout(ctx context.Context, c *clients, r *spec.RolloutAction) error {
+	d := &delivery.Client{Dynamic: c.Dynamic, Kube: c.Typed}
+	if r.Action == delivery.ActionPromote {
+		if _, err := d.WaitPaused(ctx, r.Namespace, r.Name, r.Timeout, 2*time.Second); err != nil {
+			return err
+		}
+	}
+	_, err := d.Act(ctx, r.Namespace, r.Name, r.Action)
+	return err
 }
 
 // applyFiles server-side applies every object of a manifest file or folder and returns

@@ -283,7 +283,7 @@ func (s *Scenario) Supported(simulated bool) (bool, string) {
 	}
 	var real []string
 	for _, t := range s.Needs() {
-		if t == spec.CheckPromQL || t == spec.CheckAlert || t == spec.CheckHTTP {
+		if t == spec.CheckPromQL || t == spec.CheckAlert || t == spec.CheckHTTP || t == spec.CheckRollout {
 			real = append(real, t)
 		}
 	}

@@ -11,6 +11,7 @@ const (
 	CheckAlert    = "alert"
 	CheckResource = "resource"
 	CheckHTTP     = "http"
+	CheckRollout  = "rollout"
 )
 
 // Severities of a check: whether its failure fails the run (error) or is only reported.
@@ -56,7 +57,7 @@ type ChecksSpec struct {
 }
 
 // Check asks one question: does this hold, within this time? Exactly one of PromQL,
-// Alert, Resource and HTTP is set.
+// Alert, Resource, HTTP and Rollout is set.
 type Check struct {
 	ID          string `json:"id"`
 	Description string `json:"description,omitempty"`
@@ -76,6 +77,7 @@ type Check struct {
 	Alert    *AlertCheck    `json:"alert,omitempty"`
 	Resource *ResourceCheck `json:"resource,omitempty"`
 	HTTP     *HTTPCheck     `json:"http,omitempty"`
+	Rollout  *RolloutCheck  `json:"rollout,omitempty"`
 }
 
 // PromQLCheck compares the result of a PromQL expression: every series must satisfy
@@ -151,7 +153,34 @@ type HTTPCheck struct {
 	MaxLatency time.Duration `json:"maxLatency,omitempty"`
 }
 
-// Type is the check's type name (promql, alert, resource, http), or "" when it has
+// RolloutCheck looks at an Argo Rollouts Rollout as its controller reports it: the
+// rollout's phase, its canary step, whether it was aborted or promoted, and the phase
+// of its newest analysis run. Every condition given must hold.
+type RolloutCheck struct {
+	// Namespace defaults to the scenario's, else "default".
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Phase is Healthy, Progressing, Paused or Degraded.
+	Phase string `json:"phase,omitempty"`
+	// Step compares the canary's current step index (0-based; the number of steps once
+	// every step is done).
+	Step *Comparison `json:"step,omitempty"`
+	// Analysis is the phase of the newest analysis run: Running, Successful, Failed,
+	// Inconclusive or Error.
+	Analysis string `json:"analysis,omitempty"`
+	// Aborted: true while the rollout is aborted (the stable version serves).
+	Aborted *bool `json:"aborted,omitempty"`
+	// Promoted: true once the version being rolled out is the stable one.
+	Promoted *bool `json:"promoted,omitempty"`
+}
+
+// Rollout phases and analysis phases a rollout check accepts.
+var (
+	RolloutPhases  = []string{"Healthy", "Progressing", "Paused", "Degraded"}
+	AnalysisPhases = []string{"Running", "Successful", "Failed", "Inconclusive", "Error"}
+)
+
+// Type is the check's type name (promql, alert, resource, http, rollout), or "" when it has
 // none or more than one.
 func (c *Check) Type() string {
 	types := c.types()
@@ -169,6 +198,7 @@ func (c *Check) types() []string {
 	}{
 		{CheckPromQL, c.PromQL != nil}, {CheckAlert, c.Alert != nil},
 		{CheckResource, c.Resource != nil}, {CheckHTTP, c.HTTP != nil},
+		{CheckRollout, c.Rollout != nil},
 	} {
 		if t.set {
 			types = append(types, t.name)
@@ -213,6 +243,8 @@ func (c *Check) defaultBody() {
 		c.Resource.Condition.Status = "True"
 	case c.HTTP != nil:
 		c.HTTP.defaults()
+	case c.Rollout != nil && c.Rollout.Namespace == "":
+		c.Rollout.Namespace = "default"
 	}
 }
 

@@ -52,7 +52,7 @@ func TestLoadChecksErrorPlaces(t *testing.T) {
 		{"promql-parse-error", "spec.checks[1].promql.query", 13, `column 5 of the expression: unknown function with name "rtae"`},
 		{"promql-multiline", "spec.checks[0].promql.query", 8, "line 2, column"},
 		{"promql-range-vector", "spec.checks[0].promql.query", 8, "range vector"},
-		{"type-count", "spec.checks[0]", 6, `check "nothing-to-check" needs exactly one of promql, alert, resource, http; it has none`},
+		{"type-count", "spec.checks[0]", 6, `check "nothing-to-check" needs exactly one of promql, alert, resource, http, rollout; it has none`},
 		{"type-count", "spec.checks[1].alert", 10, "it has promql and alert"},
 		{"type-count", "spec.checks[2].shell", 12, `unknown field "shell"`},
 		{"missing-fields", "spec.checks[0].id", 6, "is required"},

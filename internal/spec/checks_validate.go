@@ -108,10 +108,10 @@ func (c *Check) validateBody(src *Source, path string) {
 	types := c.types()
 	switch {
 	case len(types) == 0:
-		src.Addf(path, "check %s needs exactly one of promql, alert, resource, http; it has none", describeID(c.ID))
+		src.Addf(path, "check %s needs exactly one of promql, alert, resource, http, rollout; it has none", describeID(c.ID))
 		return
 	case len(types) > 1:
-		src.Addf(path+"."+types[1], "check %s needs exactly one of promql, alert, resource, http; it has %s", describeID(c.ID), strings.Join(types, " and "))
+		src.Addf(path+"."+types[1], "check %s needs exactly one of promql, alert, resource, http, rollout; it has %s", describeID(c.ID), strings.Join(types, " and "))
 		return
 	}
 	switch {
@@ -123,6 +123,26 @@ func (c *Check) validateBody(src *Source, path string) {
 		c.Resource.validate(src, path+".resource")
 	case c.HTTP != nil:
 		c.HTTP.validate(src, path+".http", c.Timeout)
+	case c.Rollout != nil:
+		c.Rollout.validate(src, path+".rollout")
+	}
+}
+
+func (r *RolloutCheck) validate(src *Source, path string) {
+	if strings.TrimSpace(r.Name) == "" {
+		src.Addf(path+".name", "is required: the Rollout's name")
+	}
+	if r.Phase == "" && r.Step == nil && r.Analysis == "" && r.Aborted == nil && r.Promoted == nil {
+		src.Addf(path, "needs a condition: phase, step, analysis, aborted or promoted")
+	}
+	if r.Phase != "" {
+		validateOneOf(src, path+".phase", r.Phase, RolloutPhases...)
+	}
+	if r.Analysis != "" {
+		validateOneOf(src, path+".analysis", r.Analysis, AnalysisPhases...)
+	}
+	if r.Step != nil {
+		validateComparison(src, path+".step", r.Step.Op, r.Step.Value)
 	}
 }
 

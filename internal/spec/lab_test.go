@@ -128,7 +128,7 @@ func TestEmbeddedLabs(t *testing.T) {
 		profile string
 	}{
 		{"default", 1, []string{"monitoring", "demo-shop"}, ProfileLite},
-		{"full", 2, []string{"monitoring", "demo-shop"}, ProfileFull},
+		{"full", 2, []string{"monitoring", "demo-shop", "delivery"}, ProfileFull},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,6 +121,9 @@ type Action struct {
 	// HTTP sends a request to a Service through the API server's service proxy (such
 	// as Prometheus's POST /-/reload). Simulated labs skip it: no container answers.
 	HTTP *HTTPAction `json:"http,omitempty"`
+	// Rollout answers an Argo Rollouts rollout's manual judgment (promote, abort, retry)
+	// as `lab delivery` does. Simulated labs skip it: no controller moves the rollout.
+	Rollout *RolloutAction `json:"rollout,omitempty"`
 }
 
 // WaitsForRollout says whether an apply action waits for its workloads' rollout.
@@ -161,6 +164,23 @@ type Fault struct {
 	// (which refuses parameters a fault does not read).
 	Given []string `json:"-"`
 }
+
+// RolloutAction promotes, aborts or retries a rollout. promote first waits, up to
+// Timeout, for the rollout to pause (a pause step, blue/green's preview, an
+// inconclusive analysis), as the person judging would.
+type RolloutAction struct {
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Action is promote, promote-full, abort or retry.
+	Action  string        `json:"action"`
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// RolloutActions are the actions a rollout action takes, as `lab delivery` names them.
+var RolloutActions = []string{"promote", "promote-full", "abort", "retry"}
+
+// DefaultRolloutWait bounds a promote's wait for the rollout to pause.
+const DefaultRolloutWait = 3 * time.Minute
 
 // HTTPAction is a request through the API server's service proxy.
 type HTTPAction struct {

@@ -158,6 +158,9 @@ func (v *scenarioValidator) defaultCheckNamespace(c *Check) {
 	if c.HTTP != nil && c.HTTP.Namespace == "" {
 		c.HTTP.Namespace = v.namespace
 	}
+	if c.Rollout != nil && c.Rollout.Namespace == "" {
+		c.Rollout.Namespace = v.namespace
+	}
 }
 
 func (v *scenarioValidator) round(p string, r *Round) {
@@ -188,7 +191,7 @@ func (v *scenarioValidator) action(p string, a *Action) {
 		if len(set) > 1 {
 			what = strings.Join(set, " and ")
 		}
-		v.src.Addf(p, "an action needs exactly one of apply, delete, helm, fault, http; it has %s", what)
+		v.src.Addf(p, "an action needs exactly one of apply, delete, helm, fault, http, rollout; it has %s", what)
 		return
 	}
 	if a.Wait != nil && a.Apply == "" {
@@ -208,6 +211,24 @@ func (v *scenarioValidator) action(p string, a *Action) {
 		}
 	case a.HTTP != nil:
 		v.httpAction(p+".http", a.HTTP)
+	case a.Rollout != nil:
+		v.rolloutAction(p+".rollout", a.Rollout)
+	}
+}
+
+func (v *scenarioValidator) rolloutAction(p string, r *RolloutAction) {
+	if r.Namespace == "" {
+		r.Namespace = v.namespace
+	}
+	if !dnsLabel.MatchString(r.Name) {
+		v.src.Addf(p+".name", "must be the Rollout's name: lowercase letters, digits and '-', got %q", r.Name)
+	}
+	validateOneOf(v.src, p+".action", r.Action, RolloutActions...)
+	switch {
+	case v.src.Has(p+".timeout") && (r.Timeout <= 0 || r.Timeout > MaxCheckTimeout):
+		v.src.Addf(p+".timeout", "must be a positive duration up to %s, got %s", MaxCheckTimeout, r.Timeout)
+	case r.Timeout == 0:
+		r.Timeout = DefaultRolloutWait
 	}
 }
 
@@ -216,7 +237,7 @@ func (a *Action) kinds() []string {
 	for _, k := range []struct {
 		name string
 		set  bool
-	}{{"apply", a.Apply != ""}, {"delete", a.Delete != nil}, {"helm", a.Helm != nil}, {"fault", a.Fault != nil}, {"http", a.HTTP != nil}} {
+	}{{"apply", a.Apply != ""}, {"delete", a.Delete != nil}, {"helm", a.Helm != nil}, {"fault", a.Fault != nil}, {"http", a.HTTP != nil}, {"rollout", a.Rollout != nil}} {
 		if k.set {
 			set = append(set, k.name)
 		}

@@ -60,7 +60,7 @@ func TestLoadScenarioErrorPlaces(t *testing.T) {
 		{"solution referring to a missing file", "missing-solution-file", "spec.steps[0].solve[0].apply", 18, "solution/two.yaml does not exist in the scenario's folder"},
 		{"text referring to a missing file", "missing-text", "spec.steps[0].text", 12, "steps/missing.md does not exist"},
 		{"unknown stack", "bad-action", "spec.stacks[0]", 10, `must be one of demo-shop, monitoring, got "logging"`},
-		{"two kinds in one action", "bad-action", "spec.setup[0]", 12, "exactly one of apply, delete, helm, fault, http; it has apply and delete"},
+		{"two kinds in one action", "bad-action", "spec.setup[0]", 12, "exactly one of apply, delete, helm, fault, http, rollout; it has apply and delete"},
 		{"unknown fault", "bad-action", "spec.setup[1].fault.type", 14, `must be one of pod-kill, got "pod-explode"`},
 		{"wait without apply", "bad-action", "spec.setup[2].wait", 16, "is only for apply"},
 		{"rollback with a chart", "bad-action", "spec.steps[0].solve[0].helm.chart", 25, "is not used by helm rollback"},

@@ -29,6 +29,15 @@ func Default() *Catalog {
 				Services:    []Service{{Name: "shop", Service: "frontend", Port: 9898}},
 				ChaosTarget: true,
 			},
+			{
+				Name:        "delivery",
+				Description: "Argo Rollouts: canary and blue/green rollouts, with analysis that scores a new version from Prometheus",
+				Namespace:   "argo-rollouts",
+				// The analysis templates query the monitoring stack's Prometheus.
+				DependsOn: []string{"monitoring"},
+				Charts:    []Chart{{Name: "delivery", Values: bundledProfile("delivery")}},
+				Services:  []Service{{Name: "rollouts", Service: "argo-rollouts-dashboard", Port: 3100}},
+			},
 		},
 	}
 }

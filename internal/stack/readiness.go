@@ -62,6 +62,7 @@ var clusterScoped = map[string]bool{
 	"CustomResourceDefinition": true, "ClusterRole": true, "ClusterRoleBinding": true, "Namespace": true,
 	"PriorityClass": true, "StorageClass": true, "PersistentVolume": true, "IngressClass": true,
 	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "APIService": true,
+	"ClusterAnalysisTemplate": true, // Argo Rollouts, in the delivery stack
 }
 
 // readyChecker answers whether one object is ready, and if not, why (for the diagnosis).

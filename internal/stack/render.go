@@ -42,8 +42,9 @@ type workload struct {
 	pod      corev1.PodSpec
 }
 
-// workloads reads the pod-running objects of a manifest. Jobs and CronJobs are left
-// out: their pods come and go, they do not hold resources alongside the stack.
+// workloads reads the pod-running objects of a manifest, Argo Rollouts' Rollouts
+// included (the demo shop's backend can be one). Jobs and CronJobs are left out: their
+// pods come and go, they do not hold resources alongside the stack.
 func workloads(manifest string) ([]workload, error) {
 	var out []workload
 	for _, doc := range releaseutil.SplitManifests(manifest) {
@@ -58,7 +59,7 @@ func workloads(manifest string) ([]workload, error) {
 		}
 		w := workload{kind: head.Kind, name: head.Metadata.Name, replicas: 1}
 		switch head.Kind {
-		case "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet":
+		case "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Rollout":
 			var obj struct {
 				Spec struct {
 					Replicas *int32 `json:"replicas"`

@@ -59,7 +59,7 @@ func StartAlertmanager(t testing.TB) *Alertmanager {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	d, err := startDaemon(ctx, "alertmanager", dir, bin, func(addr string) []string {
+	d, err := startDaemon(ctx, "alertmanager", dir, bin, "/-/ready", func(addr string) []string {
 		return []string{
 			"--config.file=" + filepath.Join(dir, "alertmanager.yml"),
 			"--storage.path=" + filepath.Join(dir, "data"),

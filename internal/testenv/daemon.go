@@ -26,8 +26,8 @@ type daemon struct {
 }
 
 // startDaemon runs bin with the arguments args gives for a free listen address, and
-// returns once GET /-/ready answers 200 (both Prometheus and Alertmanager serve it).
-func startDaemon(ctx context.Context, name, dir, bin string, args func(addr string) []string) (*daemon, error) {
+// returns once GET readyPath answers 200 (/-/ready for Prometheus and Alertmanager).
+func startDaemon(ctx context.Context, name, dir, bin, readyPath string, args func(addr string) []string) (*daemon, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -41,8 +41,9 @@ func startDaemon(ctx context.Context, name, dir, bin string, args func(addr stri
 	d.cmd = exec.Command(bin, args(addr)...)
 	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	// Its own process group, so that a Ctrl-C meant for the test does not reach it
-	// before Stop does.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// before Stop does; killed with the test process, so that none outlives a test
+	// binary that exits without Stop (os.Exit, a timeout's panic).
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -51,7 +52,7 @@ func startDaemon(ctx context.Context, name, dir, bin string, args func(addr stri
 		d.cmd.Wait()
 		close(d.done)
 	}()
-	if err := d.waitReady(ctx); err != nil {
+	if err := d.waitReady(ctx, readyPath); err != nil {
 		d.Stop()
 		return nil, err
 	}
@@ -61,11 +62,11 @@ func startDaemon(ctx context.Context, name, dir, bin string, args func(addr stri
 // Addr is the daemon's host:port.
 func (d *daemon) Addr() string { return d.URL[len("http://"):] }
 
-// waitReady polls /-/ready until the daemon answers 200, it exits, or ctx ends.
-func (d *daemon) waitReady(ctx context.Context) error {
+// waitReady polls path until the daemon answers 200, it exits, or ctx ends.
+func (d *daemon) waitReady(ctx context.Context, path string) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
-		resp, err := client.Get(d.URL + "/-/ready")
+		resp, err := client.Get(d.URL + path)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -69,7 +69,7 @@ func LaunchPrometheus(ctx context.Context, dir string, cfg PrometheusConfig) (*P
 	if err := writePrometheusConfig(dir, cfg); err != nil {
 		return nil, err
 	}
-	d, err := startDaemon(ctx, "prometheus", dir, bin, func(addr string) []string {
+	d, err := startDaemon(ctx, "prometheus", dir, bin, "/-/ready", func(addr string) []string {
 		return []string{
 			"--config.file=" + filepath.Join(dir, "prometheus.yml"),
 			"--storage.tsdb.path=" + filepath.Join(dir, "data"),

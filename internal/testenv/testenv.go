@@ -47,7 +47,18 @@ func Main(m *testing.M, setup func(*Cluster)) {
 	os.Exit(run(m, setup))
 }
 
+// MainWith is Main for packages that start more against the cluster (a controller):
+// a setup error fails the package before any test runs, and teardown runs after the
+// tests, before the cluster stops.
+func MainWith(m *testing.M, setup func(*Cluster) (teardown func(), err error)) {
+	os.Exit(runWith(m, setup))
+}
+
 func run(m *testing.M, setup func(*Cluster)) int {
+	return runWith(m, func(c *Cluster) (func(), error) { setup(c); return func() {}, nil })
+}
+
+func runWith(m *testing.M, setup func(*Cluster) (func(), error)) int {
 	c, err := Start(context.Background(), 2)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -55,7 +66,12 @@ func run(m *testing.M, setup func(*Cluster)) int {
 	}
 	stopOnSignal(c)
 	defer c.Stop()
-	setup(c)
+	teardown, err := setup(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: setting up:", err)
+		return 1
+	}
+	defer teardown()
 	return m.Run()
 }
 

@@ -199,3 +199,21 @@ func (d *Details) render(w io.Writer, _ bool, paint painter) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// Sections are views shown one after the other with a blank line between, such as an
+// object's details and then tables of what it owns.
+type Sections []View
+
+func (s Sections) render(w io.Writer, tty bool, paint painter) error {
+	for i, v := range s {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := v.render(w, tty, paint); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -3,12 +3,13 @@ Labels of every object: the Kubernetes recommended labels
 (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
 Called with a dict: ctx (the root context), name (the tier: frontend, backend, cache,
 loadgen), component (its role) and image (the key under .Values.images whose tag is the
-version). Prometheus turns app.kubernetes.io/name into the app label that dashboards
-and the HighHTTPErrorRatio alert group by.
+version), and optionally version, which replaces that tag (the backend as a Rollout).
+Prometheus turns app.kubernetes.io/name into the app label that dashboards and the
+HighHTTPErrorRatio alert group by.
 */}}
 {{- define "demo-shop.labels" -}}
 {{ include "demo-shop.selectorLabels" . }}
-app.kubernetes.io/version: {{ (index .ctx.Values.images .image).tag | quote }}
+app.kubernetes.io/version: {{ get . "version" | default (index .ctx.Values.images .image).tag | quote }}
 app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/part-of: {{ .ctx.Chart.Name }}
 app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
@@ -56,19 +57,39 @@ capabilities:
 {{/*
 A podinfo tier (frontend or backend): Deployment and Service. Called with a dict: ctx,
 tier (the key under .Values and the name of every object), component, and args (the
-tier's own extra podinfo flags).
+tier's own extra podinfo flags); the backend also passes rollout and version (its
+values backend.rollout and backend.version).
+
+With rollout.enabled the tier is an Argo Rollouts Rollout instead of a Deployment (same
+pod template, the strategy of demo-shop.rolloutStrategy); its objects and pods are then
+labelled with version instead of the image's tag, and its message ends with version,
+so each version answers differently. A blueGreen Rollout also gets the Service
+<tier>-preview. Without rollout.enabled the output is the Deployment it always was.
 */}}
 {{- define "demo-shop.podinfo" -}}
 {{- $ctx := .ctx -}}
 {{- $v := index $ctx.Values .tier -}}
 {{- $f := $v.faults -}}
-{{- $labels := include "demo-shop.labels" (dict "ctx" $ctx "name" .tier "component" .component "image" "podinfo") -}}
+{{- $ro := dict -}}
+{{- with get . "rollout" -}}{{- if .enabled -}}{{- $ro = . -}}{{- end -}}{{- end -}}
+{{- $message := $v.message -}}
+{{- $labelArgs := dict "ctx" $ctx "name" .tier "component" .component "image" "podinfo" -}}
+{{- if $ro -}}
+{{- $message = printf "%s %s" $v.message .version -}}
+{{- $_ := set $labelArgs "version" .version -}}
+{{- end -}}
+{{- $labels := include "demo-shop.labels" $labelArgs -}}
 {{- /* A probe must outlast the longest injected delay, or --random-delay alone would
 make the kubelet restart healthy pods. */ -}}
 {{- $timeout := 6 -}}
 {{- if and $f.delay (eq $f.delayUnit "s") -}}{{- $timeout = max 6 (add1 $f.delayMax) -}}{{- end -}}
+{{ if $ro -}}
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+{{ else -}}
 apiVersion: apps/v1
 kind: Deployment
+{{ end -}}
 metadata:
   name: {{ .tier }}
   namespace: {{ $ctx.Release.Namespace }}
@@ -76,6 +97,10 @@ metadata:
     {{- $labels | nindent 4 }}
 spec:
   replicas: {{ $v.replicas }}
+  {{- if $ro }}
+  strategy:
+    {{- include "demo-shop.rolloutStrategy" (dict "ctx" $ctx "tier" .tier "rollout" $ro) | nindent 4 }}
+  {{- end }}
   selector:
     matchLabels:
       {{- include "demo-shop.selectorLabels" (dict "ctx" $ctx "name" .tier) | nindent 6 }}
@@ -105,7 +130,7 @@ spec:
             - --port-metrics=9797
             - --level={{ $ctx.Values.logLevel }}
             - --data-path=/data
-            - {{ printf "--ui-message=%s" $v.message | quote }}
+            - {{ printf "--ui-message=%s" $message | quote }}
             - {{ printf "--ui-color=%s" $v.color | quote }}
             {{- range .args }}
             - {{ . | quote }}
@@ -183,4 +208,88 @@ spec:
       port: 9797
       targetPort: http-metrics
       protocol: TCP
+{{- if $ro }}{{ if eq $ro.strategy "blueGreen" }}
+---
+# The blue/green preview: the controller points it at the new version's pods while
+# the active Service ({{ .tier }}) still serves the old one, until promotion.
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .tier }}-preview
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- $labels | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "demo-shop.selectorLabels" (dict "ctx" $ctx "name" .tier) | nindent 4 }}
+  ports:
+    - name: http
+      port: 9898
+      targetPort: http
+      protocol: TCP
+    - name: http-metrics
+      port: 9797
+      targetPort: http-metrics
+      protocol: TCP
+{{- end }}{{ end }}
+{{- end }}
+
+{{/*
+The strategy of a tier's Rollout, from its rollout values. Called with a dict: ctx,
+tier and rollout.
+  canary     the steps as given (Argo Rollouts' own step syntax), without traffic
+             routing: the weight is the share of pods behind the tier's Service.
+  blueGreen  the tier's Service is the active one and <tier>-preview the preview;
+             autoPromotionEnabled false waits for a promotion (lab delivery promote);
+             the old version keeps running scaleDownDelaySeconds after it.
+With rollout.analysis set, the named ClusterAnalysisTemplate scores the new version:
+for canary as a background analysis over the whole rollout, from its first step; for
+blueGreen after promotion, on live traffic (postPromotionAnalysis: a failure switches
+back to the old version, still running until the analysis ends).
+*/}}
+{{- define "demo-shop.rolloutStrategy" -}}
+{{- $ro := .rollout -}}
+{{- if eq $ro.strategy "canary" -}}
+canary:
+  steps:
+    {{- toYaml $ro.canarySteps | nindent 4 }}
+  {{- if $ro.analysis }}
+  analysis:
+    {{- include "demo-shop.rolloutAnalysis" . | nindent 4 }}
+  {{- end }}
+{{- else -}}
+blueGreen:
+  activeService: {{ .tier }}
+  previewService: {{ .tier }}-preview
+  autoPromotionEnabled: {{ $ro.autoPromotionEnabled }}
+  scaleDownDelaySeconds: {{ $ro.scaleDownDelaySeconds }}
+  {{- if $ro.analysis }}
+  postPromotionAnalysis:
+    {{- include "demo-shop.rolloutAnalysis" . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+A Rollout's analysis: the ClusterAnalysisTemplate rollout.analysis (of stack delivery)
+with the arguments those templates take: the namespace and app (the tier) whose series
+to read, and the new version's pod-template hash.
+*/}}
+{{- define "demo-shop.rolloutAnalysis" -}}
+templates:
+  - templateName: {{ .rollout.analysis }}
+    clusterScope: true
+args:
+  - name: namespace
+    value: {{ .ctx.Release.Namespace | quote }}
+  - name: app
+    value: {{ .tier | quote }}
+  - name: hash
+    valueFrom:
+      podTemplateHashValue: Latest
+  {{- if and (eq .rollout.analysis "shop-success-rate") .rollout.analysisErrors }}
+  - name: errors
+    value: {{ .rollout.analysisErrors | quote }}
+  {{- end }}
 {{- end }}

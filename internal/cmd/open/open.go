@@ -25,9 +25,9 @@ type Options struct {
 // NewCmd builds `lab open`.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
-	names := []string{"grafana", "prometheus", "alertmanager", "shop"}
+	names := []string{"grafana", "prometheus", "alertmanager", "shop", "rollouts"}
 	cmd := &cobra.Command{
-		Use:   "open grafana|prometheus|alertmanager|shop",
+		Use:   "open grafana|prometheus|alertmanager|shop|rollouts",
 		Short: "Port-forward to a stack's web UI and print its URL",
 		Long: `Forward a local port (on 127.0.0.1) to a pod behind one of the stacks' Services,
 print the URL, and keep forwarding until Ctrl-C. --browser opens the URL too.

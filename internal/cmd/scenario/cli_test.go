@@ -80,7 +80,8 @@ func TestEveryScenarioOnASimLab(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &reports); err != nil {
 		t.Fatalf("%v in:\n%s", err, stdout)
 	}
-	wantSkipped := map[string]int{"k8s-basics": 0, "helm-basics": 0, "prometheus-alerting": 2, "gameday-pod-kill": 2}
+	wantSkipped := map[string]int{"k8s-basics": 0, "helm-basics": 0, "prometheus-alerting": 2, "gameday-pod-kill": 2,
+		"canary-analysis": 2, "blue-green-judgment": 3}
 	if len(reports) != len(wantSkipped) {
 		t.Fatalf("tested %d scenarios, want %d", len(reports), len(wantSkipped))
 	}

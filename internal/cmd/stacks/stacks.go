@@ -30,9 +30,10 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "stacks",
 		Short: "List, add and remove the stacks of a lab",
 		Long: `Stacks are tool sets installed on a lab from Helm charts built into lab (or pinned
-upstream charts): monitoring (Prometheus, Alertmanager, Grafana) and demo-shop (an
-application to observe and break). A lab file lists the stacks "lab up" installs;
-these commands change a lab that is up.`,
+upstream charts): monitoring (Prometheus, Alertmanager, Grafana), demo-shop (an
+application to observe and break) and delivery (Argo Rollouts: canary and blue/green
+rollouts with analysis). A lab file lists the stacks "lab up" installs; these
+commands change a lab that is up.`,
 		Example: `  lab stacks list
   lab stacks add demo-shop
   lab stacks remove demo-shop --yes`,
