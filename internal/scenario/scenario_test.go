@@ -230,7 +230,7 @@ func TestEmbeddedScenariosLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"gameday-pod-kill", "helm-basics", "k8s-basics", "prometheus-alerting"}
+	want := []string{"blue-green-judgment", "canary-analysis", "gameday-pod-kill", "helm-basics", "k8s-basics", "prometheus-alerting"}
 	if !slices.Equal(c.Names(), want) {
 		t.Errorf("embedded scenarios = %v, want %v", c.Names(), want)
 	}
