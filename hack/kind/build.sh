@@ -274,6 +274,12 @@ workload_image() {
         "rebuilt from source: $source, on Debian bookworm with curl" \
         "curl ca-certificates" "$cache/podinfo" /home/app/
       rm -f "$cache/podinfo" ;;
+    quay.io/argoproj/argo-rollouts)
+      # hack/testenv.sh builds the controller (the delivery tests run it as a process);
+      # its go.mod needs the replace lines a tools module copies, so it is built there.
+      ROLLOUTS_VERSION="$tag" bash "$repo_root/hack/testenv.sh" rollouts >&2 || return 1
+      static_image "$ref" "rebuilt from source: github.com/argoproj/argo-rollouts@$tag (cmd/rollouts-controller)" \
+        "$repo_root/.testenv/bin/rollouts-controller" '["/usr/local/bin/rollouts-controller"]' ;;
     docker.io/library/redis)
       debian_image "$ref" "Debian bookworm's redis-server package (7.0), not Redis $tag: Redis is C, and only Debian's build is reachable here" \
         "redis-server redis-tools" ;;

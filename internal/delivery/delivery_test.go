@@ -258,4 +258,10 @@ func TestFindErrors(t *testing.T) {
 			}
 		})
 	}
+	// Only a missing rollout is waited for (it may be created in a moment): an
+	// ambiguous name is the caller's mistake, reported at once, not after the timeout.
+	_, err := client().WaitPaused(ctx, "", "twin", time.Minute, 100*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "is in 2 namespaces") {
+		t.Errorf("WaitPaused of an ambiguous name: %v, want the ambiguity", err)
+	}
 }

@@ -76,8 +76,7 @@ func (c *Client) find(ctx context.Context, namespace, name string) (*unstructure
 	if namespace != "" {
 		obj, err := res.Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil, errs.Invalidf("`lab delivery status` lists the rollouts there are",
-				"rollout %s/%s not found", namespace, name)
+			return nil, notFound(namespace, name)
 		}
 		return obj, apiErr(err, "read rollout "+namespace+"/"+name)
 	}
@@ -87,7 +86,7 @@ func (c *Client) find(ctx context.Context, namespace, name string) (*unstructure
 	}
 	switch len(list.Items) {
 	case 0:
-		return nil, errs.Invalidf("`lab delivery status` lists the rollouts there are", "no rollout named %s in any namespace", name)
+		return nil, notFound("", name)
 	case 1:
 		return &list.Items[0], nil
 	}
@@ -100,10 +99,28 @@ func (c *Client) find(ctx context.Context, namespace, name string) (*unstructure
 		"rollout %s is in %d namespaces (%s)", name, len(where), strings.Join(where, ", "))
 }
 
-// isNotFound is a rollout that does not exist (yet): lab's own error for it.
+// NotFoundError is a rollout that does not exist (yet); an empty Namespace means none
+// of every namespace's.
+type NotFoundError struct{ Namespace, Name string }
+
+func (e *NotFoundError) Error() string {
+	if e.Namespace == "" {
+		return "no rollout named " + e.Name + " in any namespace"
+	}
+	return "rollout " + e.Namespace + "/" + e.Name + " not found"
+}
+
+// notFound is the command-line error for it: a wrong name is the user's to fix.
+func notFound(namespace, name string) error {
+	return &errs.Error{Kind: errs.Invalid, Err: &NotFoundError{Namespace: namespace, Name: name},
+		Hint: "`lab delivery status` lists the rollouts there are"}
+}
+
+// isNotFound is a rollout that does not exist (yet), as opposed to a name that is
+// ambiguous or an API that refused.
 func isNotFound(err error) bool {
-	var e *errs.Error
-	return errors.As(err, &e) && e.Kind == errs.Invalid
+	var nf *NotFoundError
+	return errors.As(err, &nf)
 }
 
 // apiErr says what lab was doing when the API refused; a missing Rollout API means

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cloudnativelab/lab/internal/cmdutil"
-	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/ui"
@@ -31,12 +30,7 @@ for Grafana). -o json prints them for scripts.`,
 		Example: `  lab creds grafana
   lab creds grafana -o json | jq -r .password`,
 		ValidArgs: []string{"grafana"},
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errs.Invalidf("for example: lab creds grafana", "%s takes one service name, got %d", cmd.CommandPath(), len(args))
-			}
-			return nil
-		},
+		Args:      cmdutil.OneArg("service name", "lab creds grafana"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Service = args[0]
 			return run(cmd.Context(), f, opts)

@@ -14,7 +14,6 @@ import (
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/errs"
-	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
@@ -62,7 +61,7 @@ func newStatusCmd(f *cmdutil.Factory) *cobra.Command {
 		Long: `Without a name: every rollout (of -n's namespace, else of all), its strategy,
 phase, step and weight. With a name: the rollout's details, its versions (replica
 sets: stable, canary, preview) and its analysis runs with their measurements.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdutil.AtMostOneArg("rollout name", "lab delivery status backend -n demo-shop"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Rollout = args[0]
@@ -92,13 +91,7 @@ func newActionCmd(f *cmdutil.Factory, action string) *cobra.Command {
 		Use:   action + " ROLLOUT",
 		Short: help.short,
 		Long:  help.long,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errs.Invalidf("for example: lab delivery "+action+" backend -n demo-shop",
-					"%s takes one rollout name, got %d", cmd.CommandPath(), len(args))
-			}
-			return nil
-		},
+		Args:  cmdutil.OneArg("rollout name", "lab delivery "+action+" backend -n demo-shop"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Rollout = args[0]
 			if opts.Full {
@@ -115,46 +108,29 @@ func newActionCmd(f *cmdutil.Factory, action string) *cobra.Command {
 }
 
 // connect builds the delivery client of the lab's cluster, or of --kubeconfig and
-// --context when given.
-func connect(ctx context.Context, f *cmdutil.Factory, opts *Options) (*delivery.Client, error) {
-	var kubeconfig []byte
-	if f.Globals.Kubeconfig != "" || f.Globals.Context != "" {
-		data, name, err := kube.ExtractContext(f.Globals.Kubeconfig, f.Globals.Context)
-		if err != nil {
-			return nil, errs.Wrap(errs.Invalid, err, "cannot use context "+strconv.Quote(name)+" of the kubeconfig", "check --kubeconfig and --context")
-		}
-		kubeconfig = data
-	} else {
-		m := f.Manager(event.Discard)
-		if opts.Name == "" {
-			opts.Name = cmdutil.DefaultLabName(ctx, m)
-		}
-		r, err := m.Resolve(ctx, opts.Name)
-		if err != nil {
-			return nil, err
-		}
-		if r.KubeconfigErr != nil {
-			return nil, r.KubeconfigErr
-		}
-		kubeconfig = r.AdminKubeconfig
+// --context when given, and the output format, which every subcommand checks first.
+func connect(ctx context.Context, f *cmdutil.Factory, opts *Options) (*delivery.Client, ui.Format, error) {
+	format, err := f.Format()
+	if err != nil {
+		return nil, format, err
+	}
+	kubeconfig, err := f.ClusterKubeconfig(ctx, opts.Name)
+	if err != nil {
+		return nil, format, err
 	}
 	cfg, err := kube.RESTConfig(kubeconfig)
 	if err != nil {
-		return nil, errs.Wrap(errs.Invalid, err, "cannot read the kubeconfig", "")
+		return nil, format, errs.Wrap(errs.Invalid, err, "cannot read the kubeconfig", "")
 	}
 	c, err := kube.NewClients(cfg)
 	if err != nil {
-		return nil, errs.Wrap(errs.Unavailable, err, "cannot connect to the cluster", "")
+		return nil, format, errs.Wrap(errs.Unavailable, err, "cannot connect to the cluster", "")
 	}
-	return &delivery.Client{Dynamic: c.Dynamic, Kube: c.Typed}, nil
+	return &delivery.Client{Dynamic: c.Dynamic, Kube: c.Typed}, format, nil
 }
 
 func runStatus(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
-	format, err := f.Format()
-	if err != nil {
-		return err
-	}
-	c, err := connect(ctx, f, opts)
+	c, format, err := connect(ctx, f, opts)
 	if err != nil {
 		return err
 	}
@@ -173,11 +149,7 @@ func runStatus(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 }
 
 func runAction(ctx context.Context, f *cmdutil.Factory, opts *Options, action string) error {
-	format, err := f.Format()
-	if err != nil {
-		return err
-	}
-	c, err := connect(ctx, f, opts)
+	c, format, err := connect(ctx, f, opts)
 	if err != nil {
 		return err
 	}

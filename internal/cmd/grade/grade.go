@@ -15,10 +15,7 @@ import (
 
 	"github.com/cloudnativelab/lab/internal/cmdutil"
 	"github.com/cloudnativelab/lab/internal/errs"
-	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/grade"
-	"github.com/cloudnativelab/lab/internal/kube"
-	"github.com/cloudnativelab/lab/internal/lab"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
@@ -187,23 +184,12 @@ func connectOptions(ctx context.Context, f *cmdutil.Factory, opts *Options, chec
 	if !viaLab {
 		return conn, nil
 	}
-	if f.Globals.Kubeconfig != "" || f.Globals.Context != "" {
-		data, name, err := kube.ExtractContext(f.Globals.Kubeconfig, f.Globals.Context)
-		if err != nil {
-			return conn, errs.Wrap(errs.Invalid, err, "cannot use context "+quote(name)+" of the kubeconfig", "check --kubeconfig and --context")
-		}
-		conn.Kubeconfig = data
-		return conn, nil
-	}
-	m := f.Manager(event.Discard)
-	name := opts.Name
-	if name == "" {
-		name = cmdutil.DefaultLabName(ctx, m)
-	}
-	if err := lab.ValidateName(name); err != nil {
+	if f.ClusterFromFlags() {
+		var err error
+		conn.Kubeconfig, err = f.FlagsKubeconfig()
 		return conn, err
 	}
-	r, err := m.Resolve(ctx, name)
+	r, err := f.ResolveLab(ctx, opts.Name)
 	if errs.KindOf(err) == errs.Invalid {
 		return conn, err // no such lab: the command is wrong (exit 2), no check can say more
 	}
@@ -223,5 +209,3 @@ func withHint(err error) error {
 	}
 	return err
 }
-
-func quote(s string) string { return `"` + s + `"` }

@@ -38,12 +38,7 @@ runs, so the command refuses and says so.`,
 		Example: `  lab open grafana
   lab open shop --port 8080 --browser`,
 		ValidArgs: names,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return errs.Invalidf("for example: lab open grafana", "%s takes one service name, got %d", cmd.CommandPath(), len(args))
-			}
-			return nil
-		},
+		Args:      cmdutil.OneArg("service name", "lab open grafana"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Service = args[0]
 			return run(cmd.Context(), f, opts)
