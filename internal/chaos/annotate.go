@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cloudnativelab/lab/internal/delivery"
 )
 
 // The annotations a fault's targets carry while it lasts, so that `kubectl describe`
@@ -41,6 +43,7 @@ var resources = map[string]schema.GroupVersionResource{
 	"Pod":         {Version: "v1", Resource: "pods"},
 	"Node":        {Version: "v1", Resource: "nodes"},
 	"Job":         {Group: "batch", Version: "v1", Resource: "jobs"},
+	"Rollout":     delivery.RolloutsResource,
 }
 
 func metadataClient(env *Env, ref ObjectRef) (metadataGetPatcher, error) {

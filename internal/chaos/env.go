@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
+	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -44,6 +45,11 @@ func newEnv(l *Lab, ev *event.Emitter, now func() time.Time) (*Env, error) {
 		return nil, err
 	}
 	return &Env{Lab: l, Client: c.Typed, Dynamic: c.Dynamic, Metadata: c.Metadata, Events: ev, Now: now}, nil
+}
+
+// rollouts is the Argo Rollouts client of the lab's cluster.
+func (env *Env) rollouts() *delivery.Client {
+	return &delivery.Client{Dynamic: env.Dynamic, Kube: env.Client}
 }
 
 // systemNamespaces hold the cluster's own components.

@@ -205,6 +205,7 @@ var targetKinds = map[string]string{
 	"secret": "Secret", "secrets": "Secret",
 	"service": "Service", "services": "Service", "svc": "Service",
 	"pod": "Pod", "pods": "Pod", "po": "Pod",
+	"rollout": "Rollout", "rollouts": "Rollout", "ro": "Rollout",
 }
 
 // parseTarget reads kind/name and checks the kind is one of allowed.

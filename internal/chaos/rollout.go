@@ -13,11 +13,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/errs"
 )
 
-// badRollout rolls a Deployment to an image that cannot be pulled or a command that
-// crashes; the revert puts back the recorded revision's pod template.
+// badRollout rolls a Deployment, or an Argo Rollouts Rollout, to an image that cannot
+// be pulled, a command that crashes, or extra arguments that make it misbehave; the
+// revert puts back the recorded pod template. A Rollout's new version goes through its
+// canary steps and analysis, which is what a gameday of progressive delivery drills.
 type badRollout struct{}
 
 const (
@@ -32,10 +35,10 @@ var crashCommand = []string{"/bin/sh", "-c", "echo 'lab chaos: bad-rollout crash
 
 func (badRollout) Name() string { return "bad-rollout" }
 func (badRollout) Summary() string {
-	return "roll a Deployment to an image that cannot be pulled (mode image) or a command that crashes (mode crash); revert rolls back to the recorded revision"
+	return "roll a Deployment or an Argo Rollouts Rollout to an image that cannot be pulled (mode image), a command that crashes (mode crash) or extra arguments (mode args); revert restores the recorded pod template"
 }
 func (badRollout) Params() []string {
-	return []string{"namespace", "target", "mode", "image", "container"}
+	return []string{"namespace", "target", "mode", "image", "args", "container"}
 }
 
 func (f badRollout) Validate(p Params) ParamErrors {
@@ -43,15 +46,24 @@ func (f badRollout) Validate(p Params) ParamErrors {
 	checkAccepted(f.Name(), f.Params(), p, &errs)
 	checkNamespace(p, &errs)
 	checkRequired(p, &errs, "target")
-	checkTarget(p, &errs, "Deployment")
+	checkTarget(p, &errs, "Deployment", "Rollout")
 	switch p.Mode {
-	case "", "image":
-	case "crash":
-		if p.given("image") {
-			errs.add("image", "applies to mode image, not crash")
-		}
+	case "", "image", "crash", "args":
 	default:
-		errs.add("mode", "must be image or crash, got %q", p.Mode)
+		errs.add("mode", "must be image, crash or args, got %q", p.Mode)
+	}
+	mode := p.Mode
+	if mode == "" {
+		mode = "image"
+	}
+	if p.given("image") && mode != "image" {
+		errs.add("image", "applies to mode image, not %s", mode)
+	}
+	switch {
+	case p.given("args") && mode != "args":
+		errs.add("args", "applies to mode args, not %s", mode)
+	case mode == "args" && len(p.Args) == 0:
+		errs.add("args", "mode args needs the arguments to add, e.g. --args=--random-error=true")
 	}
 	return errs
 }
@@ -68,36 +80,37 @@ type rolloutData struct {
 	Container string    `json:"container"`
 	Mode      string    `json:"mode"`
 	Image     string    `json:"image,omitempty"`
-	// Revision and Template are what the revert restores: the Deployment's own pod
+	Args      []string  `json:"args,omitempty"`
+	// Revision and Template are what the revert restores: the workload's own pod
 	// template as it was, so its spec ends up exactly as before.
 	Revision string                 `json:"revision"`
 	Template corev1.PodTemplateSpec `json:"template"`
 }
 
 func (f badRollout) Plan(ctx context.Context, env *Env, p Params, lim Limits, _ *rand.Rand) (*Plan, error) {
-	_, name, _ := parseTarget(p.Target, "Deployment")
-	ref := ObjectRef{Kind: "Deployment", Namespace: namespaceOr(p), Name: name}
+	kind, name, _ := parseTarget(p.Target, "Deployment", "Rollout")
+	ref := ObjectRef{Kind: kind, Namespace: namespaceOr(p), Name: name}
 	if err := guardNamespace(ctx, env, ref.Namespace, lim); err != nil {
 		return nil, err
 	}
-	dep, err := env.Client.AppsV1().Deployments(ref.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, targetError(ref, err)
-	}
-	c, err := pickContainer(dep.Spec.Template.Spec.Containers, p.Container, ref)
+	w, err := readTemplate(ctx, env, ref)
 	if err != nil {
 		return nil, err
 	}
-	d := &rolloutData{Target: ref, Container: c.Name, Mode: p.Mode, Image: p.Image,
-		Revision: dep.Annotations[revisionKey], Template: *dep.Spec.Template.DeepCopy()}
+	c, err := pickContainer(w.Spec.Spec.Containers, p.Container, ref)
+	if err != nil {
+		return nil, err
+	}
+	d := &rolloutData{Target: ref, Container: c.Name, Mode: p.Mode, Image: p.Image, Args: p.Args,
+		Revision: w.Revision, Template: *w.Spec.DeepCopy()}
 	if d.Mode == "" {
 		d.Mode = "image"
 	}
 	if d.Mode == "image" && d.Image == "" {
 		d.Image = unpullableImage
 	}
-	if dep.Spec.Paused {
-		return nil, errs.Invalidf("resume it with `kubectl rollout resume`", "%s is paused: a rollout would not start", ref)
+	if w.Paused {
+		return nil, errs.Invalidf("resume it first (kubectl rollout resume, or spec.paused: false)", "%s is paused: a rollout would not start", ref)
 	}
 	return &Plan{
 		Fault:   f.Name(),
@@ -109,9 +122,37 @@ func (f badRollout) Plan(ctx context.Context, env *Env, p Params, lim Limits, _ 
 	}, nil
 }
 
+// readTemplate reads the pod template of a Deployment or a Rollout.
+func readTemplate(ctx context.Context, env *Env, ref ObjectRef) (*delivery.Template, error) {
+	if ref.Kind == "Rollout" {
+		w, err := env.rollouts().PodTemplate(ctx, ref.Namespace, ref.Name)
+		if err != nil {
+			return nil, atParam("target", err)
+		}
+		return w, nil
+	}
+	dep, err := env.Client.AppsV1().Deployments(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, targetError(ref, err)
+	}
+	return &delivery.Template{Spec: dep.Spec.Template, Revision: dep.Annotations[revisionKey], Paused: dep.Spec.Paused}, nil
+}
+
+// updateTemplate reads, changes and writes the pod template of a Deployment or a
+// Rollout, again on a conflict; change returns false when there is nothing to write.
+func updateTemplate(ctx context.Context, env *Env, ref ObjectRef, change func(*corev1.PodTemplateSpec) bool) error {
+	if ref.Kind == "Rollout" {
+		return env.rollouts().UpdatePodTemplate(ctx, ref.Namespace, ref.Name, change)
+	}
+	return updateDeployment(ctx, env, ref, func(dep *appsv1.Deployment) bool { return change(&dep.Spec.Template) })
+}
+
 func (d *rolloutData) breakage(c *corev1.Container) string {
-	if d.Mode == "crash" {
+	switch d.Mode {
+	case "crash":
 		return "a command that exits 1"
+	case "args":
+		return "arguments " + strings.Join(d.Args, " ") + " added"
 	}
 	return fmt.Sprintf("image %s -> %s", c.Image, d.Image)
 }
@@ -135,15 +176,18 @@ func (badRollout) Inject(ctx context.Context, env *Env, e *Entry) error {
 	if err != nil {
 		return err
 	}
-	return updateDeployment(ctx, env, d.Target, func(dep *appsv1.Deployment) bool {
-		for i := range dep.Spec.Template.Spec.Containers {
-			c := &dep.Spec.Template.Spec.Containers[i]
+	return updateTemplate(ctx, env, d.Target, func(tpl *corev1.PodTemplateSpec) bool {
+		for i := range tpl.Spec.Containers {
+			c := &tpl.Spec.Containers[i]
 			if c.Name != d.Container {
 				continue
 			}
-			if d.Mode == "crash" {
+			switch d.Mode {
+			case "crash":
 				c.Command, c.Args = crashCommand, nil
-			} else {
+			case "args":
+				c.Args = append(c.Args, d.Args...)
+			default:
 				c.Image = d.Image
 			}
 			return true
@@ -152,17 +196,19 @@ func (badRollout) Inject(ctx context.Context, env *Env, e *Entry) error {
 	})
 }
 
-// Revert puts the recorded template back, unless it is there already.
+// Revert puts the recorded template back, unless it is there already. A Rollout
+// whose template matches its stable version again goes back to it at once, skipping
+// its steps, as `kubectl argo rollouts undo` does.
 func (badRollout) Revert(ctx context.Context, env *Env, e *Entry) error {
 	d, err := decodeData[rolloutData](e)
 	if err != nil {
 		return err
 	}
-	err = updateDeployment(ctx, env, d.Target, func(dep *appsv1.Deployment) bool {
-		if equality.Semantic.DeepEqual(dep.Spec.Template, d.Template) {
+	err = updateTemplate(ctx, env, d.Target, func(tpl *corev1.PodTemplateSpec) bool {
+		if equality.Semantic.DeepEqual(*tpl, d.Template) {
 			return false
 		}
-		dep.Spec.Template = *d.Template.DeepCopy()
+		*tpl = *d.Template.DeepCopy()
 		return true
 	})
 	if apierrors.IsNotFound(err) {

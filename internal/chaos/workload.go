@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/kube"
 )
@@ -82,6 +83,8 @@ func healthy(ctx context.Context, env *Env, ref ObjectRef) (bool, string, error)
 			return false, "", err
 		}
 		want, ready, selector = ds.Status.DesiredNumberScheduled, ds.Status.NumberReady, ds.Spec.Selector
+	case "Rollout":
+		return rolloutHealthy(ctx, env, ref)
 	case "Node":
 		n, err := env.Client.CoreV1().Nodes().Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
@@ -103,6 +106,19 @@ func healthy(ctx context.Context, env *Env, ref ObjectRef) (bool, string, error)
 	}
 	if readyPods < int(want) {
 		return false, fmt.Sprintf("%d of %d pods ready", readyPods, want), nil
+	}
+	return true, "", nil
+}
+
+// rolloutHealthy is the Argo Rollouts controller's own verdict: phase Healthy for the
+// rollout's current spec (every step done, the stable version fully available).
+func rolloutHealthy(ctx context.Context, env *Env, ref ObjectRef) (bool, string, error) {
+	ro, err := env.rollouts().Get(ctx, ref.Namespace, ref.Name)
+	if err != nil {
+		return false, "", err
+	}
+	if !ro.Observed || ro.Phase != delivery.PhaseHealthy {
+		return false, fmt.Sprintf("phase %s %s", orDash(ro.Phase), ro.Message), nil
 	}
 	return true, "", nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudnativelab/lab/internal/delivery"
 	"github.com/cloudnativelab/lab/internal/spec"
@@ -21,7 +22,7 @@ func (t *Targets) rolloutProbe(r *spec.RolloutCheck) probe {
 			return unavailable(ev, err)
 		}
 		c := &delivery.Client{Dynamic: k.Dynamic, Kube: k.Typed}
-		ro, err := c.Get(ctx, r.Namespace, r.Name)
+		ro, err := getObserved(ctx, c, r.Namespace, r.Name)
 		if err != nil {
 			// Not found may change (the trainee has yet to create it); an API without
 			// Rollouts is reported the same way, the hint saying which stack gives it.
@@ -32,6 +33,29 @@ func (t *Targets) rolloutProbe(r *spec.RolloutCheck) probe {
 			return failed(ev)
 		}
 		return passed(ev)
+	}
+}
+
+// observeWait bounds how long one look waits for the controller to catch up with a
+// rollout's spec. Right after a change its status describes the previous spec for a
+// moment: judged then, a gameday's single probe would report a failure that is not
+// one, and a check could pass on the old version's status.
+const observeWait = 5 * time.Second
+
+// getObserved reads the rollout, again every quarter second while the controller has
+// not yet seen its current spec, up to observeWait.
+func getObserved(ctx context.Context, c *delivery.Client, namespace, name string) (*delivery.Rollout, error) {
+	deadline := time.Now().Add(observeWait)
+	for {
+		ro, err := c.Get(ctx, namespace, name)
+		if err != nil || ro.Observed || time.Now().After(deadline) {
+			return ro, err
+		}
+		select {
+		case <-ctx.Done():
+			return ro, nil
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }
 

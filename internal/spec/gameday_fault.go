@@ -27,10 +27,13 @@ type FaultParams struct {
 	Seed *int64 `json:"seed,omitempty"`
 	// Replicas is the count scale sets; a pointer because 0 is the usual value.
 	Replicas *int32 `json:"replicas,omitempty"`
-	// Mode picks a variant: bad-rollout image|crash, config-break corrupt|remove.
+	// Mode picks a variant: bad-rollout image|crash|args, config-break corrupt|remove.
 	Mode string `json:"mode,omitempty"`
 	// Image overrides the image a bad rollout rolls to.
 	Image string `json:"image,omitempty"`
+	// Args are the arguments a bad rollout of mode args adds to the container: a
+	// version that starts but behaves badly (podinfo's --random-error=true).
+	Args []string `json:"args,omitempty"`
 	// Container of the target's pod template (default: the first).
 	Container string `json:"container,omitempty"`
 	// Key of a ConfigMap or Secret (config-break).

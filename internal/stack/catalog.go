@@ -91,6 +91,10 @@ type Stack struct {
 	Namespace   string
 	// DependsOn names stacks that must be ready before this one is installed.
 	DependsOn []string
+	// After names stacks installed before this one when they are installed with it:
+	// an order, not a need (demo-shop goes after delivery, whose CRDs its Rollout mode
+	// uses, but needs no delivery stack otherwise). A failure there does not block it.
+	After []string
 	// Charts are installed in order, each as its own release.
 	Charts []Chart
 	// Timeout bounds the wait for readiness (DefaultTimeout when zero).
@@ -235,7 +239,8 @@ func (c *Catalog) Validate(names []string, profile, where string) error {
 }
 
 // Resolve returns the stacks named and, before them, every stack they depend on,
-// dependencies first. A dependency cycle or an unknown dependency is a catalog bug.
+// dependencies first, and a named stack's After stacks before it when they are named
+// too. A dependency cycle or an unknown dependency is a catalog bug.
 func (c *Catalog) Resolve(names []string) ([]Stack, error) {
 	var out []Stack
 	state := map[string]int{} // 1 visiting, 2 done
@@ -257,6 +262,14 @@ func (c *Catalog) Resolve(names []string) ([]Stack, error) {
 		state[name] = 1
 		for _, d := range s.DependsOn {
 			if err := visit(d, append(slices.Clone(path), name)); err != nil {
+				return err
+			}
+		}
+		for _, a := range s.After {
+			if !slices.Contains(names, a) {
+				continue
+			}
+			if err := visit(a, append(slices.Clone(path), name)); err != nil {
 				return err
 			}
 		}

@@ -25,6 +25,9 @@ func Default() *Catalog {
 				Name:        "demo-shop",
 				Description: "a small shop (frontend, backend, cache) to observe and break",
 				Namespace:   "demo-shop",
+				// Its backend can be a Rollout (backend.rollout.enabled), whose CRD the
+				// delivery stack installs.
+				After:       []string{"delivery"},
 				Charts:      []Chart{{Name: "demo-shop", Values: bundledProfile("demo-shop")}},
 				Services:    []Service{{Name: "shop", Service: "frontend", Port: 9898}},
 				ChaosTarget: true,

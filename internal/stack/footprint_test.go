@@ -69,6 +69,7 @@ func TestCatalogValidateAndResolve(t *testing.T) {
 		{Name: "a"}, {Name: "b", DependsOn: []string{"a"}}, {Name: "c", DependsOn: []string{"b"}},
 		{Name: "loop1", DependsOn: []string{"loop2"}}, {Name: "loop2", DependsOn: []string{"loop1"}},
 		{Name: "broken", DependsOn: []string{"nowhere"}},
+		{Name: "shop", After: []string{"rollouts"}}, {Name: "rollouts", DependsOn: []string{"a"}},
 	}}
 	tests := []struct {
 		name    string
@@ -83,6 +84,8 @@ func TestCatalogValidateAndResolve(t *testing.T) {
 			want: `lab.yaml: unknown stacks "logging", "mesh"`},
 		{name: "unknown profile", stacks: []string{"a"}, profile: "huge", wantErr: true, want: `lab.yaml: unknown profile "huge"`},
 		{name: "cycle", stacks: []string{"loop1"}, wantErr: true, want: "dependency cycle loop1 -> loop2 -> loop1"},
+		{name: "after a stack named too", stacks: []string{"shop", "rollouts"}, want: "a rollouts shop"},
+		{name: "after a stack not named: no need", stacks: []string{"shop"}, want: "shop"},
 		{name: "unknown dependency", stacks: []string{"broken"}, wantErr: true, want: `broken depends on unknown stack "nowhere"`},
 	}
 	for _, tt := range tests {

@@ -163,6 +163,11 @@ func (in *Installer) runGraph(ctx context.Context, plan []prepared) ([]Release, 
 			for _, d := range p.stack.DependsOn {
 				<-done[d]
 			}
+			for _, a := range p.stack.After {
+				if ch, ok := done[a]; ok {
+					<-ch
+				}
+			}
 			mu.Lock()
 			blocked := blockedBy(p.stack, failed)
 			mu.Unlock()

@@ -117,7 +117,7 @@ func stepTimes(t *testing.T, events []event.Event, step string) (start, end time
 		switch e.Type {
 		case event.StepStart:
 			start = e.Time
-		case event.StepDone, event.StepSkip:
+		case event.StepDone, event.StepSkip, event.StepFail:
 			end = e.Time
 		}
 	}
@@ -392,6 +392,30 @@ func TestDependentOfAFailedStackIsNotInstalled(t *testing.T) {
 	}
 	if revs := helmRevisions(t, "fail-app", "fail-app"); len(revs) != 0 {
 		t.Fatalf("fail-app was installed anyway: %v", revs)
+	}
+}
+
+// After is an order only: the later stack starts once the earlier one is done, and
+// installs even when that one failed.
+func TestAfterOrdersWithoutDepending(t *testing.T) {
+	t.Parallel()
+	greedy := map[string]any{"resources": map[string]any{"requests": map[string]any{"memory": "64Gi"}, "limits": map[string]any{"memory": "64Gi"}}}
+	first, later := webStack("after-first", greedy), webStack("after-later", nil)
+	first.Timeout, later.After = 3*time.Second, []string{"after-first"}
+	rec := &event.Recorder{}
+	in := newInstaller(t, testCatalog(first, later), rec)
+	removeAtEnd(t, in, "after-later", "after-first")
+	_, err := in.Install(context.Background(), []string{"after-later", "after-first"})
+	if err == nil || !strings.Contains(err.Error(), "after-first") || strings.Contains(err.Error(), "after-later") {
+		t.Fatalf("error = %v, want after-first's failure alone", err)
+	}
+	if revs := helmRevisions(t, "after-later", "after-later"); !slices.Equal(revs, []string{"1=deployed"}) {
+		t.Fatalf("after-later revisions = %v, want it installed despite after-first's failure", revs)
+	}
+	_, firstDone := stepTimes(t, rec.Events(), "Waiting for after-first to be ready")
+	laterStart, _ := stepTimes(t, rec.Events(), "Installing after-later (web 0.1.0)")
+	if laterStart.Before(firstDone) {
+		t.Errorf("after-later started at %s, before after-first ended at %s", laterStart, firstDone)
 	}
 }
 

@@ -35,7 +35,7 @@ type RunOptions struct {
 
 // paramFlags are the flags that are fault parameters, in help order.
 var paramFlags = []string{"namespace", "selector", "target", "node", "count", "percent", "grace-period", "interval",
-	"seed", "replicas", "mode", "image", "container", "key", "cpu", "memory", "delay", "abort-status"}
+	"seed", "replicas", "mode", "image", "args", "container", "key", "cpu", "memory", "delay", "abort-status"}
 
 // rawParams receives the flags whose spec type is a pointer.
 type rawParams struct {
@@ -111,15 +111,16 @@ func addParamFlags(cmd *cobra.Command, p *spec.FaultParams, raw *rawParams) {
 	fl.DurationVar(&p.Interval, "interval", 0, "pod-kill: kill again every interval while the fault lasts")
 	fl.Int64Var(&raw.seed, "seed", 0, "seed of the random choice, to replay one (default: a new one, printed)")
 	fl.Int32Var(&raw.replicas, "replicas", 0, "scale: the replica count to set")
-	fl.StringVar(&p.Mode, "mode", "", "bad-rollout: image (default) or crash; config-break: corrupt (default) or remove")
+	fl.StringVar(&p.Mode, "mode", "", "bad-rollout: image (default), crash or args; config-break: corrupt (default) or remove")
 	fl.StringVar(&p.Image, "image", "", "bad-rollout: the image to roll to; hogs: the hog's image")
+	fl.StringArrayVar(&p.Args, "args", nil, "bad-rollout mode args: an argument to add to the container, repeatable (--args=--random-error=true)")
 	fl.StringVar(&p.Container, "container", "", "bad-rollout: the container to break (default: the first)")
 	fl.StringVar(&p.Key, "key", "", "config-break: the ConfigMap or Secret key")
 	fl.StringVar(&p.CPU, "cpu", "", "cpu-hog: CPU the hog may burn (default 1)")
 	fl.StringVar(&p.Memory, "memory", "", "memory-hog: memory the hog holds (default 256Mi)")
 	fl.DurationVar(&p.Delay, "delay", 0, "http-delay: the delay added to requests")
 	fl.IntVar(&p.AbortStatus, "abort-status", 0, "http-abort: the HTTP status answered (default 503)")
-	cmd.RegisterFlagCompletionFunc("mode", cmdutil.FixedCompletion("image", "crash", "corrupt", "remove"))
+	cmd.RegisterFlagCompletionFunc("mode", cmdutil.FixedCompletion("image", "crash", "args", "corrupt", "remove"))
 }
 
 func addLimitFlags(cmd *cobra.Command, lim *chaos.Limits) {
