@@ -123,9 +123,7 @@ func NewFactory(io *ui.IO) *cmdutil.Factory {
 			Catalog:         stack.Default(),
 			CacheDir:        state.CacheHome(),
 			Events:          event.NewEmitter(sink),
-			BeforeDown: func(ctx context.Context, name string, ev *event.Emitter) error {
-				return chaoscmd.RevertBeforeDown(ctx, f, name, ev)
-			},
+			BeforeDown:      revertBeforeDown,
 		}
 	}
 	return f

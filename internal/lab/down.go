@@ -108,7 +108,7 @@ func (m *Manager) down(ctx context.Context, rec *Record, force bool) (left strin
 func (m *Manager) deleteCluster(ctx context.Context, p cluster.Provider, req cluster.Request, rec *Record) error {
 	title := fmt.Sprintf("Deleting cluster (%s)", p.Name())
 	if m.BeforeDown != nil {
-		if err := m.BeforeDown(ctx, rec.Name, m.Events); err != nil {
+		if err := m.BeforeDown(ctx, m, rec.Name, m.Events); err != nil {
 			return err
 		}
 	}

@@ -38,11 +38,12 @@ type Manager struct {
 	// StackTimeout overrides each stack's readiness timeout when positive.
 	StackTimeout time.Duration
 	Events       *event.Emitter
-	// BeforeDown runs before a lab is removed, its progress going to ev: chaos reverts
-	// the faults still active there (lab cannot import chaos, which builds on lab), so
-	// that a `lab chaos run` holding one stops, rather than acting on a cluster being
-	// deleted. An error stops the removal.
-	BeforeDown func(ctx context.Context, name string, ev *event.Emitter) error
+	// BeforeDown runs before a lab is removed, with this manager (which holds the lab's
+	// lock: the hook reads the lab through it, never through a second one) and progress
+	// going to ev: chaos reverts the faults still active there (lab cannot import chaos,
+	// which builds on lab), so that a `lab chaos run` holding one stops, rather than
+	// acting on a cluster being deleted. An error stops the removal.
+	BeforeDown func(ctx context.Context, m *Manager, name string, ev *event.Emitter) error
 }
 
 func (m *Manager) store() store { return store{root: m.StateDir} }
