@@ -133,13 +133,26 @@ func (c *Client) patch(ctx context.Context, obj *unstructured.Unstructured, spec
 // blue/green's preview, an inconclusive analysis), which is when a manual judgment
 // is asked for, and returns it then.
 func (c *Client) WaitPaused(ctx context.Context, namespace, name string, timeout, interval time.Duration) (*Rollout, error) {
+	return c.wait(ctx, namespace, name, timeout, interval, "pause", func(ro *Rollout) bool { return len(ro.Paused) > 0 })
+}
+
+// WaitHealthy waits until the controller reports the rollout Healthy: every step done
+// and the stable version fully available. A new version shipped before the first one
+// is healthy is rolled out at once as an "initial deploy", without steps or pauses.
+func (c *Client) WaitHealthy(ctx context.Context, namespace, name string, timeout, interval time.Duration) (*Rollout, error) {
+	return c.wait(ctx, namespace, name, timeout, interval, "become healthy", func(ro *Rollout) bool { return ro.Phase == PhaseHealthy })
+}
+
+// wait polls the rollout until the controller has seen its current spec and cond
+// holds. A rollout that does not exist yet is waited for; any other error ends it.
+func (c *Client) wait(ctx context.Context, namespace, name string, timeout, interval time.Duration, what string, cond func(*Rollout) bool) (*Rollout, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last *Rollout
 	for {
 		ro, err := c.Get(ctx, namespace, name)
 		switch {
-		case err == nil && ro.Observed && len(ro.Paused) > 0:
+		case err == nil && ro.Observed && cond(ro):
 			return ro, nil
 		case err == nil:
 			last = ro
@@ -148,13 +161,13 @@ func (c *Client) WaitPaused(ctx context.Context, namespace, name string, timeout
 		}
 		select {
 		case <-ctx.Done():
-			return nil, notPaused(namespace, name, timeout, last)
+			return nil, notReached(namespace, name, what, timeout, last)
 		case <-time.After(interval):
 		}
 	}
 }
 
-func notPaused(namespace, name string, timeout time.Duration, last *Rollout) error {
+func notReached(namespace, name, what string, timeout time.Duration, last *Rollout) error {
 	state := "it does not exist"
 	if last != nil {
 		state = "phase " + last.Phase
@@ -166,6 +179,6 @@ func notPaused(namespace, name string, timeout time.Duration, last *Rollout) err
 		}
 	}
 	return errs.Wrap(errs.Unavailable, context.DeadlineExceeded,
-		fmt.Sprintf("rollout %s/%s did not pause within %s (%s)", namespace, name, timeout, state),
+		fmt.Sprintf("rollout %s/%s did not %s within %s (%s)", namespace, name, what, timeout, state),
 		"`lab delivery status "+name+"` shows where it is")
 }

@@ -39,6 +39,8 @@ func describeAction(a *spec.Action) string {
 		return "chaos: " + describeFault(a.Fault)
 	case a.HTTP != nil:
 		return fmt.Sprintf("%s %s/%s%s", a.HTTP.Method, a.HTTP.Namespace, a.HTTP.Service, a.HTTP.Path)
+	case a.Rollout != nil && a.Rollout.Action == spec.RolloutWaitHealthy:
+		return fmt.Sprintf("wait until rollout %s/%s is Healthy", a.Rollout.Namespace, a.Rollout.Name)
 	case a.Rollout != nil:
 		return fmt.Sprintf("lab delivery %s %s -n %s", a.Rollout.Action, a.Rollout.Name, a.Rollout.Namespace)
 	}
@@ -124,6 +126,10 @@ func (e *Engine) runAction(ctx context.Context, c *clients, sc *Scenario, a *spe
 // rollout to ask for one.
 func judgeRollout(ctx context.Context, c *clients, r *spec.RolloutAction) error {
 	d := &delivery.Client{Dynamic: c.Dynamic, Kube: c.Typed}
+	if r.Action == spec.RolloutWaitHealthy {
+		_, err := d.WaitHealthy(ctx, r.Namespace, r.Name, r.Timeout, 2*time.Second)
+		return err
+	}
 	if r.Action == delivery.ActionPromote {
 		if _, err := d.WaitPaused(ctx, r.Namespace, r.Name, r.Timeout, 2*time.Second); err != nil {
 			return err

@@ -171,13 +171,19 @@ type Fault struct {
 type RolloutAction struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
-	// Action is promote, promote-full, abort or retry.
+	// Action is promote, promote-full, abort, retry or wait-healthy.
 	Action  string        `json:"action"`
 	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
-// RolloutActions are the actions a rollout action takes, as `lab delivery` names them.
-var RolloutActions = []string{"promote", "promote-full", "abort", "retry"}
+// RolloutActions are the actions a rollout action takes: the judgments as `lab
+// delivery` names them, and RolloutWaitHealthy.
+var RolloutActions = []string{"promote", "promote-full", "abort", "retry", RolloutWaitHealthy}
+
+// RolloutWaitHealthy waits, up to the timeout, for the rollout to be Healthy, as a
+// person would before shipping the next version: one shipped earlier is rolled out at
+// once as an "initial deploy", with no step or pause to judge.
+const RolloutWaitHealthy = "wait-healthy"
 
 // DefaultRolloutWait bounds a promote's wait for the rollout to pause.
 const DefaultRolloutWait = 3 * time.Minute
