@@ -130,7 +130,9 @@ func judgeRollout(ctx context.Context, c *clients, r *spec.RolloutAction) error 
 		_, err := d.WaitHealthy(ctx, r.Namespace, r.Name, r.Timeout, 2*time.Second)
 		return err
 	}
-	if r.Action == delivery.ActionPromote {
+	// A judgment is answered at a pause, once the controller has seen the version:
+	// an abort sent before that is reset by its reconcile of the new spec.
+	if r.Action == delivery.ActionPromote || r.Action == delivery.ActionAbort {
 		if _, err := d.WaitPaused(ctx, r.Namespace, r.Name, r.Timeout, 2*time.Second); err != nil {
 			return err
 		}
