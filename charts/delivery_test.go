@@ -318,7 +318,7 @@ func resolveArgs(t *testing.T, s string, args map[string]string) string {
 // TestDeliveryAnalysisTemplates: the two ClusterAnalysisTemplates take the args the
 // demo shop's Rollout passes (namespace, app, hash) and default pass and marginal;
 // each measures every 20s, 4 times, fails at the first failed measurement and turns
-// inconclusive at the second inconclusive one; conditions use only their own args;
+// inconclusive at the third inconclusive one; conditions use only their own args;
 // the query is PromQL reading the monitoring stack's Prometheus (or
 // analysis.prometheusURL) by the pods' rollouts_pod_template_hash.
 func TestDeliveryAnalysisTemplates(t *testing.T) {
@@ -330,7 +330,7 @@ func TestDeliveryAnalysisTemplates(t *testing.T) {
 		// extra are the template's own args after pass and marginal, with defaults.
 		extra map[string]string
 	}{
-		{"shop-success-rate", "success-rate", "0.95", "0.80", "http_requests_total", map[string]string{"errors": "5.."}},
+		{"shop-success-rate", "success-rate", "0.95", "0.90", "http_requests_total", map[string]string{"errors": "5.."}},
 		{"shop-latency-p95", "latency-p95", "0.5", "1", "http_request_duration_seconds_bucket", nil},
 	}
 	def := render(t, "delivery", "lite", "argo-rollouts", nil)
@@ -364,7 +364,7 @@ func TestDeliveryAnalysisTemplates(t *testing.T) {
 			}
 			m := at.Spec.Metrics[0]
 			got := fmt.Sprint(m.Name, " ", m.Interval, " ", m.Count, " ", m.FailureLimit, " ", m.InconclusiveLimit)
-			if want := tc.metric + " 20s 4 0 1"; got != want {
+			if want := tc.metric + " 20s 4 0 2"; got != want {
 				t.Errorf("metric name, interval, count, failureLimit, inconclusiveLimit = %s, want %s", got, want)
 			}
 			// Two samples of a lite lab's 30s scrapes before the first measurement.
@@ -414,9 +414,9 @@ func TestDeliveryAnalysisScoring(t *testing.T) {
 		result []float64
 		want   string
 	}{
-		"shop-success-rate": { // pass 0.95, marginal 0.80
-			{[]float64{1}, pass}, {[]float64{0.95}, pass}, {[]float64{0.9}, inconclusive},
-			{[]float64{0.80}, inconclusive}, {[]float64{0.79}, fail}, {[]float64{0}, fail},
+		"shop-success-rate": { // pass 0.95, marginal 0.90
+			{[]float64{1}, pass}, {[]float64{0.95}, pass}, {[]float64{0.92}, inconclusive},
+			{[]float64{0.90}, inconclusive}, {[]float64{0.89}, fail}, {[]float64{0.8}, fail}, {[]float64{0}, fail},
 			{nil, inconclusive}, {[]float64{nan}, inconclusive},
 		},
 		"shop-latency-p95": { // pass 0.5s, marginal 1s
