@@ -69,10 +69,11 @@ bench: build testenv ## every benchmark, each a ratio against a baseline run sid
 	LAB_SIM_BIN_DIR=$(TESTENV) bash hack/bench-chaos.sh
 	bash hack/bench-grade.sh
 
-lint: ## gofmt, go vet (also with the e2e tag)
-	@out=$$(gofmt -l cmd internal hack labs test charts); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+lint: ## gofmt, go vet (also with the e2e tag), terraform fmt of the bundled modules
+	@out=$$(gofmt -l cmd internal hack labs test charts terraform); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/...
+	terraform fmt -check -recursive terraform internal/cluster/terraform/testdata
 
 docs: ## regenerate the CLI reference in docs/cli
 	$(GO) run ./hack/gendocs docs/cli

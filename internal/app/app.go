@@ -19,6 +19,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/cluster/kind"
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
+	"github.com/cloudnativelab/lab/internal/cluster/terraform"
 	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
 	"github.com/cloudnativelab/lab/internal/cmd/creds"
 	deliverycmd "github.com/cloudnativelab/lab/internal/cmd/delivery"
@@ -41,6 +42,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/stack"
 	"github.com/cloudnativelab/lab/internal/state"
 	"github.com/cloudnativelab/lab/internal/ui"
+	tfmodules "github.com/cloudnativelab/lab/terraform"
 )
 
 // Set by the Makefile through -ldflags -X.
@@ -113,9 +115,10 @@ func NewFactory(io *ui.IO) *cmdutil.Factory {
 		return &lab.Manager{
 			StateDir: state.StateHome(),
 			Providers: map[string]cluster.Provider{
-				"kind":     kind.New(),
-				"sim":      sim.New(),
-				"existing": existing.New(),
+				"kind":      kind.New(),
+				"sim":       sim.New(),
+				"existing":  existing.New(),
+				"terraform": terraform.New(tfmodules.Modules),
 			},
 			DockerReachable: kind.DockerReachable,
 			UserKubeconfig:  g.Kubeconfig,

@@ -43,6 +43,9 @@ type Info struct {
 	Simulated bool
 	// HostPorts: the lab file's ports are mapped onto the host (kind's port mappings).
 	HostPorts bool
+	// OwnNodeCount: the provider, not spec.cluster.nodes, decides how many nodes the
+	// cluster has (terraform: the module's vars).
+	OwnNodeCount bool
 }
 
 // Machines acts on the machines behind a cluster's nodes (kind: the node containers):
@@ -81,6 +84,9 @@ type Request struct {
 	// ExtraMemory is what the lab's stacks request, in bytes: memory the cluster needs
 	// beyond its nodes' own (kind's preflight compares it with Docker's).
 	ExtraMemory int64
+	// Confirm asks the user a yes/no question (nil means yes): terraform asks before it
+	// applies a plan, which may cost money.
+	Confirm func(question string) (bool, error)
 	// Bundle is the verified offline bundle the cluster's images come from (kind):
 	// its node image instead of the one the provider would pull, its images loaded
 	// into the nodes. Nil means images come from registries.
@@ -146,6 +152,14 @@ type Status struct {
 	// Problem says what is broken in a cluster that answers (a component down), empty
 	// when nothing is; `lab up` repairs a cluster with a problem.
 	Problem string `json:"problem,omitempty"`
+}
+
+// Keeper is implemented by providers whose work directory tracks what a cluster left
+// behind (terraform's state): when lab forgets a lab without deleting its cluster, Keep
+// moves what is needed to remove it by hand into dir, which lab never deletes, and
+// says what it kept there and how to use it.
+type Keeper interface {
+	Keep(req Request, dir string) (string, error)
 }
 
 // LeftBehind is implemented by providers that can say what of a cluster remains when

@@ -44,6 +44,18 @@ func ServerReady(ctx context.Context, cs kubernetes.Interface) error {
 	return err
 }
 
+// Ping is ServerVersion for a kubeconfig, waiting at most five seconds: whether the
+// cluster of an adopted context or of a Terraform state answers.
+func Ping(ctx context.Context, kubeconfig []byte) (string, error) {
+	cs, err := Clientset(kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return ServerVersion(ctx, cs)
+}
+
 // ServerVersion asks the API server for its version: the cheapest "does it answer".
 func ServerVersion(ctx context.Context, cs kubernetes.Interface) (string, error) {
 	type result struct {

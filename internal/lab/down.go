@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -85,7 +86,10 @@ func (m *Manager) down(ctx context.Context, rec *Record, force bool) (left strin
 	case rec.NoCluster:
 		m.Events.Warn(fmt.Sprintf("lab %q never got a cluster (its creation failed and %s removed what it made), so there is nothing to delete: forgetting it", rec.Name, p.Name()))
 	case force:
-		left = leftBehind(p, req)
+		var keepErr error
+		if left, keepErr = m.keep(p, req); keepErr != nil {
+			return "", keepErr
+		}
 		m.Events.Warn(fmt.Sprintf("forgetting lab %q without deleting its cluster (%s). Left behind: %s", rec.Name, firstLineOf(err), left))
 	default:
 		return "", &errs.Error{Kind: errs.KindOf(err), Msg: fmt.Sprintf("cannot delete the cluster of lab %q", rec.Name), Err: err,
@@ -123,6 +127,21 @@ func (m *Manager) deleteCluster(ctx context.Context, p cluster.Provider, req clu
 		}
 	}
 	return m.Events.Step(ctx, title, func(ctx context.Context) error { return p.Delete(ctx, req) })
+}
+
+// keep lets a provider whose work directory tracks the cluster (a Keeper) move it out
+// of the lab's directory, which forgetting removes; others say what is left behind.
+func (m *Manager) keep(p cluster.Provider, req cluster.Request) (string, error) {
+	k, ok := p.(cluster.Keeper)
+	if !ok {
+		return leftBehind(p, req), nil
+	}
+	dir := m.store().keptDir(req.Name, time.Now())
+	left, err := k.Keep(req, dir)
+	if err != nil {
+		return "", fmt.Errorf("keeping what tracks the cluster of lab %q in %s: %w", req.Name, dir, err)
+	}
+	return left, nil
 }
 
 // leftBehind says what a provider leaves when lab forgets a lab without deleting its

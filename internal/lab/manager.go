@@ -80,7 +80,7 @@ func holder(locked *state.ErrLocked) string {
 func (m *Manager) provider(name string) (cluster.Provider, error) {
 	p, ok := m.Providers[name]
 	if !ok {
-		return nil, errs.Invalidf("use one of auto, kind, sim, existing", "unknown provider %q", name)
+		return nil, errs.Invalidf("use one of auto, kind, sim, existing, terraform", "unknown provider %q", name)
 	}
 	return p, nil
 }

@@ -61,6 +61,13 @@ func (s store) dir(name string) string        { return filepath.Join(s.root, "la
 func (s store) recordPath(name string) string { return filepath.Join(s.dir(name), "state.json") }
 func (s store) lockPath(name string) string   { return filepath.Join(s.root, "locks", name+".lock") }
 func (s store) workDir(name string) string    { return filepath.Join(s.dir(name), "work") }
+
+// keptDir is where a forgotten lab's provider keeps what tracks its cluster (a
+// Terraform state); lab never removes it.
+func (s store) keptDir(name string, at time.Time) string {
+	return filepath.Join(s.root, "kept", name+"-"+at.UTC().Format("20060102T150405Z"))
+}
+
 func (s store) kubeconfigPath(name string) string {
 	return filepath.Join(s.dir(name), "kubeconfig")
 }

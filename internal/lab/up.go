@@ -28,7 +28,8 @@ type UpOptions struct {
 	AllowChaos bool
 	// Recreate deletes a lab whose cluster differs, then creates it again.
 	Recreate bool
-	// Confirm asks the user before destroying anything; nil means yes.
+	// Confirm asks the user before destroying anything, or before a provider makes
+	// what costs money (terraform's apply); nil means yes.
 	Confirm func(question string) (bool, error)
 	// Offline installs upstream charts from lab's cache only (see `lab pull`).
 	Offline bool
@@ -247,7 +248,7 @@ func (m *Manager) create(ctx context.Context, name string, lab spec.Lab, opts Up
 		return nil, err
 	}
 	req := m.request(name, lab.Spec.Cluster)
-	req.Bundle = bdl
+	req.Bundle, req.Confirm = bdl, opts.Confirm
 	src := m.source(opts.Offline)
 	if bdl != nil {
 		src = m.sourceOf(bdl.Dir, true)
@@ -397,8 +398,8 @@ func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.Cluste
 		return err
 	}
 	want := c.NodeCount()
-	if info.Adopted {
-		want = 1 // an adopted cluster has the nodes it has
+	if info.Adopted || info.OwnNodeCount {
+		want = 1 // such a cluster has the nodes it has: wait for one at least
 	}
 	timeout := m.NodeTimeout
 	if timeout == 0 {
@@ -408,7 +409,7 @@ func (m *Manager) waitNodesReady(ctx context.Context, rec *Record, c spec.Cluste
 }
 
 func nodesPhrase(c spec.ClusterSpec, info cluster.Info) string {
-	if info.Adopted {
+	if info.Adopted || info.OwnNodeCount {
 		return "nodes"
 	}
 	if n := c.NodeCount(); n != 1 {

@@ -7,8 +7,9 @@ import (
 )
 
 // DiffCluster lists, one line per field, how the cluster-shaping fields differ from `from`
-// to `to`: provider, kubernetesVersion, nodes, ports and context. An empty result means
-// the existing cluster fits the new spec; anything else needs the cluster recreated.
+// to `to`: provider, kubernetesVersion, nodes, ports, context and terraform.module. An
+// empty result means the existing cluster fits the new spec; anything else needs the
+// cluster recreated.
 // allowChaos is consent, not shape, and is not compared.
 //
 // Both specs are compared after Default (omitted nodes are one control-plane and one
@@ -27,7 +28,17 @@ func DiffCluster(from, to ClusterSpec) []string {
 	add("nodes", describeNodes(from), describeNodes(to))
 	add("ports", describePorts(from.Ports), describePorts(to.Ports))
 	add("context", describeContext(from.Context), describeContext(to.Context))
+	add("terraform.module", describeModule(from.Terraform), describeModule(to.Terraform))
 	return diff
+}
+
+// describeModule is the Terraform module; its vars are not shape: Terraform applies a
+// change of them to the cluster it made.
+func describeModule(tf *TerraformSpec) string {
+	if tf == nil {
+		return "(none)"
+	}
+	return tf.Module
 }
 
 func orDefault(value, def string) string {

@@ -1,5 +1,7 @@
 package spec
 
+import "strings"
+
 // APIVersion is the only apiVersion this build reads.
 const APIVersion = "lab.cloudnativelab.io/v1alpha1"
 
@@ -8,11 +10,16 @@ const KindLab = "Lab"
 
 // Provider names.
 const (
-	ProviderAuto     = "auto"
-	ProviderKind     = "kind"
-	ProviderSim      = "sim"
-	ProviderExisting = "existing"
+	ProviderAuto      = "auto"
+	ProviderKind      = "kind"
+	ProviderSim       = "sim"
+	ProviderExisting  = "existing"
+	ProviderTerraform = "terraform"
 )
+
+// TerraformModules are the Terraform modules bundled with lab, by the name a lab file
+// gives in spec.cluster.terraform.module.
+var TerraformModules = []string{"aks", "eks", "gke", "kind"}
 
 // Node roles.
 const (
@@ -63,6 +70,23 @@ type ClusterSpec struct {
 	Context string `json:"context,omitempty"`
 	// AllowChaos records consent to run chaos on an adopted (existing) cluster.
 	AllowChaos bool `json:"allowChaos,omitempty"`
+	// Terraform is the module the terraform provider makes the cluster with. The
+	// module's variables shape that cluster: nodes and ports do not apply to it.
+	Terraform *TerraformSpec `json:"terraform,omitempty"`
+}
+
+// TerraformSpec names a Terraform module and its input variables.
+type TerraformSpec struct {
+	// Module is a bundled module (one of TerraformModules) or a directory of .tf
+	// files: a path that starts with ./, ../ or /, relative to the lab file.
+	Module string `json:"module"`
+	// Vars are the module's input variables, written to a .tfvars.json file.
+	Vars map[string]any `json:"vars,omitempty"`
+}
+
+// IsTerraformPath tells a module given as a directory from a bundled module's name.
+func IsTerraformPath(module string) bool {
+	return strings.HasPrefix(module, "./") || strings.HasPrefix(module, "../") || strings.HasPrefix(module, "/")
 }
 
 // NodeGroup is Count nodes of one role.

@@ -93,6 +93,9 @@ func TestLoadLabGoodFiles(t *testing.T) {
 		{"ports-null", lab("null-ports", ClusterSpec{Provider: ProviderAuto, KubernetesVersion: "v1.36", Nodes: defaultNodes}, nil, ProfileLite)},
 		{"existing", lab("adopted", ClusterSpec{Provider: ProviderExisting, KubernetesVersion: "v1.36", Nodes: defaultNodes,
 			Context: "my-cluster", AllowChaos: true}, []string{"monitoring"}, ProfileLite)},
+		{"terraform", lab("cloud", ClusterSpec{Provider: ProviderTerraform, KubernetesVersion: "v1.36", Nodes: defaultNodes,
+			Terraform: &TerraformSpec{Module: "./modules/my-cluster", Vars: map[string]any{"region": "eu-west-1", "nodes": 2}}},
+			[]string{"monitoring"}, ProfileLite)},
 		{"explicit", func() *Lab {
 			l := lab("explicit", ClusterSpec{Provider: ProviderKind, KubernetesVersion: "v1.30.4",
 				Nodes: []NodeGroup{{RoleControlPlane, 1}, {RoleWorker, 2}, {RoleWorker, 1}}, Ports: []int{8080, 8443}},
@@ -111,6 +114,37 @@ func TestLoadLabGoodFiles(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("LoadLab(%s):\n got %#v\nwant %#v", file, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadLabFileResolvesModulePaths: a module directory is relative to the lab file,
+// whatever directory lab runs in; bundled module names and absolute paths stay.
+func TestLoadLabFileResolvesModulePaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cases := map[string]string{
+		"./modules/my-cluster": filepath.Join(dir, "modules", "my-cluster"),
+		"../shared/cluster":    filepath.Join(filepath.Dir(dir), "shared", "cluster"),
+		"/opt/modules/cluster": "/opt/modules/cluster",
+		"gke":                  "gke",
+	}
+	for module, want := range cases {
+		t.Run(module, func(t *testing.T) {
+			t.Parallel()
+			file := filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(module)+".yaml")
+			data := "apiVersion: lab.cloudnativelab.io/v1alpha1\nkind: Lab\nmetadata: {name: cloud}\n" +
+				"spec:\n  cluster:\n    provider: terraform\n    terraform: {module: " + module + "}\n"
+			if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			lab, err := LoadLabFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := lab.Spec.Cluster.Terraform.Module; got != want {
+				t.Errorf("module %q resolved to %q, want %q", module, got, want)
 			}
 		})
 	}
@@ -177,7 +211,7 @@ func TestValidateLabBuiltInCode(t *testing.T) {
 	lab.Spec.Cluster.Provider = "docker"
 	lab.Spec.Cluster.Ports = []int{0}
 	want := `spec.cluster.ports[0]: must be between 1 and 65535, got 0
-spec.cluster.provider: must be one of auto, kind, sim, existing, got "docker"`
+spec.cluster.provider: must be one of auto, kind, sim, existing, terraform, got "docker"`
 	err := lab.Validate()
 	requireFieldErrors(t, err)
 	if err.Error() != want {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -55,7 +56,24 @@ func LoadLabFile(path string, env ...LabEnv) (*Lab, error) {
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "cannot read lab file", "")
 	}
-	return LoadLab(path, data, env...)
+	lab, err := LoadLab(path, data, env...)
+	if err != nil {
+		return nil, err
+	}
+	lab.resolvePaths(filepath.Dir(path))
+	return lab, nil
+}
+
+// resolvePaths makes a relative module directory relative to the lab file, not to
+// wherever lab runs, and absolute, as the lab's record keeps it.
+func (l *Lab) resolvePaths(dir string) {
+	tf := l.Spec.Cluster.Terraform
+	if tf == nil || !IsTerraformPath(tf.Module) || filepath.IsAbs(tf.Module) {
+		return
+	}
+	if abs, err := filepath.Abs(filepath.Join(dir, tf.Module)); err == nil {
+		tf.Module = abs
+	}
 }
 
 // Default fills what a lab file may leave out. It is what LoadLab applies; call it on a

@@ -57,7 +57,7 @@ func validateName(src *Source, path, name string) {
 }
 
 func (c ClusterSpec) validate(src *Source, path string) {
-	validateOneOf(src, path+".provider", c.Provider, ProviderAuto, ProviderKind, ProviderSim, ProviderExisting)
+	validateOneOf(src, path+".provider", c.Provider, ProviderAuto, ProviderKind, ProviderSim, ProviderExisting, ProviderTerraform)
 	if _, err := ParseKubernetesVersion(c.KubernetesVersion); err != nil {
 		src.Addf(path+".kubernetesVersion", "%v", err)
 	}
@@ -70,6 +70,28 @@ func (c ClusterSpec) validate(src *Source, path string) {
 		if c.AllowChaos {
 			src.Addf(path+".allowChaos", "is only allowed with provider %q (chaos is always allowed on clusters a lab creates)", ProviderExisting)
 		}
+	}
+	c.validateTerraform(src, path)
+}
+
+// validateTerraform: provider terraform needs a module, bundled or a path; the module
+// is not allowed with another provider, where it would be silently unused.
+func (c ClusterSpec) validateTerraform(src *Source, path string) {
+	tf, path := c.Terraform, path+".terraform"
+	switch {
+	case c.Provider != ProviderTerraform && tf != nil:
+		src.Addf(path, "is only allowed with provider %q", ProviderTerraform)
+	case c.Provider != ProviderTerraform:
+	case tf == nil || tf.Module == "":
+		src.Addf(path+".module", "is required with provider %q: a bundled module (%s) or a directory (./my-module)",
+			ProviderTerraform, strings.Join(TerraformModules, ", "))
+	case !IsTerraformPath(tf.Module) && !slices.Contains(TerraformModules, tf.Module):
+		msg := fmt.Sprintf("must be a bundled module (%s) or a directory starting with ./, ../ or /, got %q",
+			strings.Join(TerraformModules, ", "), tf.Module)
+		if guess := closest(tf.Module, TerraformModules); guess != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", guess)
+		}
+		src.Addf(path+".module", "%s", msg)
 	}
 }
 

@@ -6,7 +6,6 @@ package existing
 import (
 	"context"
 	"fmt"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,7 +36,7 @@ func (p *Provider) Preflight(ctx context.Context, req cluster.Request, _ *event.
 	if err != nil {
 		return err
 	}
-	if _, err := serverVersion(ctx, data); err != nil {
+	if _, err := kube.Ping(ctx, data); err != nil {
 		return errs.Wrap(errs.Unavailable, err,
 			fmt.Sprintf("the cluster of context %q does not answer", contextName(req)),
 			"check the context with `kubectl --context "+contextName(req)+" get nodes`")
@@ -88,21 +87,11 @@ func (p *Provider) Status(ctx context.Context, req cluster.Request) (cluster.Sta
 	if err != nil {
 		return cluster.Status{State: cluster.Stopped, Detail: err.Error()}, nil
 	}
-	v, err := serverVersion(ctx, data)
+	v, err := kube.Ping(ctx, data)
 	if err != nil {
 		return cluster.Status{State: cluster.Stopped, Detail: "the API server does not answer: " + err.Error()}, nil
 	}
 	return cluster.Status{State: cluster.Running, Detail: "adopted cluster, Kubernetes " + v}, nil
-}
-
-func serverVersion(ctx context.Context, kubeconfig []byte) (string, error) {
-	cs, err := kube.Clientset(kubeconfig)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return kube.ServerVersion(ctx, cs)
 }
 
 func contextName(req cluster.Request) string {

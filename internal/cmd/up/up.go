@@ -39,7 +39,9 @@ func NewCmd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cob
 
 The cluster comes from a provider: kind when Docker answers, otherwise a simulated
 cluster (sim) that needs no Docker; --provider existing adopts a cluster you already
-have. Then the lab's stacks are installed from Helm charts built into lab (or pinned
+have; provider terraform (in the lab file, with its module and vars) makes one in a
+cloud, or on kind, with a Terraform module: lab shows the plan and its estimated cost
+and asks before applying (--yes answers). Then the lab's stacks are installed from Helm charts built into lab (or pinned
 upstream charts), after the stacks they depend on, and lab waits until each works;
 a stack that does not come up is diagnosed (which pods, why, what to do).
 
@@ -72,6 +74,9 @@ charts. The lab remembers the bundle: a later "lab up" keeps using it.`,
   # Adopt the cluster of a kubeconfig context (and allow chaos drills on it)
   lab up --provider existing --context my-cluster --allow-chaos
 
+  # A cluster in a cloud, from a lab file with provider terraform and module eks
+  lab up -f eks-lab.yaml
+
   # In a classroom without network: charts from the cache "lab pull" filled
   lab up --offline
 
@@ -93,7 +98,7 @@ charts. The lab remembers the bundle: a later "lab up" keeps using it.`,
 	fl.StringVarP(&opts.File, "file", "f", "", "lab definition file (kind: Lab)")
 	fl.StringVar(&opts.Lab, "lab", "", "a lab definition built into lab: "+joinNames())
 	fl.StringVar(&opts.Name, "name", "", "name of the lab (default: the definition's metadata.name)")
-	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim or existing (default: the definition's)")
+	fl.StringVar(&opts.Provider, "provider", "", "cluster provider: auto, kind, sim, existing or terraform (default: the definition's)")
 	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and create the lab again (empty) when its cluster shape changed, or when its cluster is stopped or broken")
 	fl.BoolVar(&opts.AllowChaos, "allow-chaos", false, "with --provider existing: allow lab chaos to act on the adopted cluster")
 	fl.BoolVar(&opts.Offline, "offline", false, "take upstream charts from lab's cache only (filled by lab pull), naming any that are missing")
@@ -102,7 +107,7 @@ charts. The lab remembers the bundle: a later "lab up" keeps using it.`,
 	cmd.MarkFlagDirname("bundle")
 	cmd.MarkFlagFilename("file", "yaml", "yml")
 	cmd.RegisterFlagCompletionFunc("lab", cmdutil.FixedCompletion(spec.EmbeddedLabNames()...))
-	cmd.RegisterFlagCompletionFunc("provider", cmdutil.FixedCompletion("auto", "kind", "sim", "existing"))
+	cmd.RegisterFlagCompletionFunc("provider", cmdutil.FixedCompletion("auto", "kind", "sim", "existing", "terraform"))
 	cmd.RegisterFlagCompletionFunc("name", f.CompleteLabNames)
 	return cmd
 }
@@ -162,10 +167,10 @@ func run(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 
 func validProvider(p string) error {
 	switch p {
-	case "", spec.ProviderAuto, spec.ProviderKind, spec.ProviderSim, spec.ProviderExisting:
+	case "", spec.ProviderAuto, spec.ProviderKind, spec.ProviderSim, spec.ProviderExisting, spec.ProviderTerraform:
 		return nil
 	}
-	return errs.Invalidf("use one of auto, kind, sim, existing", "invalid --provider %q", p)
+	return errs.Invalidf("use one of auto, kind, sim, existing, terraform", "invalid --provider %q", p)
 }
 
 // resultEvent closes the event stream with what a script needs to use the lab.

@@ -1,0 +1,11 @@
+variable "name" {
+  type = string
+}
+
+variable "project" {
+  type = string
+}
+
+resource "terraform_data" "nothing" {
+  input = var.name
+}

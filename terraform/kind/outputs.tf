@@ -1,0 +1,4 @@
+output "kubeconfig" {
+  sensitive = true
+  value     = kind_cluster.lab.kubeconfig
+}
