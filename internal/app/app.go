@@ -21,6 +21,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
 	"github.com/cloudnativelab/lab/internal/cluster/terraform"
 	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
+	classcmd "github.com/cloudnativelab/lab/internal/cmd/class"
 	"github.com/cloudnativelab/lab/internal/cmd/creds"
 	deliverycmd "github.com/cloudnativelab/lab/internal/cmd/delivery"
 	"github.com/cloudnativelab/lab/internal/cmd/down"
@@ -175,6 +176,7 @@ a course needs, guided scenarios, chaos drills and automated grading.`,
 		chaoscmd.NewCmd(f),
 		scenariocmd.NewCmd(f),
 		deliverycmd.NewCmd(f),
+		classcmd.NewCmd(f),
 	)
 	// Added now rather than at Execute so the CLI reference documents it.
 	root.InitDefaultCompletionCmd()

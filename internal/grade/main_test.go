@@ -1,13 +1,10 @@
 package grade
 
 import (
-	"flag"
 	"testing"
 
 	"github.com/cloudnativelab/lab/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // cluster is the package's real sim cluster, for resource and http checks.
 var cluster *testenv.Cluster

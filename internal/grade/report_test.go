@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/golden"
 	"github.com/cloudnativelab/lab/internal/junit"
 )
 
@@ -70,7 +70,7 @@ func TestReportGoldens(t *testing.T) {
 		{"testdata/report.md", r.Markdown()},
 		{"testdata/report.json", jsonOut.Bytes()},
 	} {
-		compareGolden(t, tc.golden, tc.got)
+		golden.Compare(t, tc.golden, tc.got)
 	}
 }
 
@@ -127,22 +127,5 @@ func TestScoreAndExitCode(t *testing.T) {
 		case tt.kind != errs.Internal && errs.KindOf(err) != tt.kind:
 			t.Errorf("%s: kind = %v (%v), want %v", tt.name, errs.KindOf(err), err, tt.kind)
 		}
-	}
-}
-
-func compareGolden(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n got:\n%s\nwant:\n%s", golden, got, want)
 	}
 }

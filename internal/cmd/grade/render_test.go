@@ -1,17 +1,13 @@
 package grade
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/cloudnativelab/lab/internal/golden"
 	"github.com/cloudnativelab/lab/internal/grade"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fixedReport has every outcome, with fixed durations.
 func fixedReport() *grade.Report {
@@ -42,23 +38,6 @@ func TestTableGoldens(t *testing.T) {
 		if err := render(io, FormatTable, fixedReport()); err != nil {
 			t.Fatal(err)
 		}
-		compareGolden(t, tc.golden, out.Bytes())
-	}
-}
-
-func compareGolden(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\n got:\n%s\nwant:\n%s", golden, got, want)
+		golden.Compare(t, tc.golden, out.Bytes())
 	}
 }
