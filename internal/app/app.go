@@ -5,6 +5,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cluster/existing"
 	"github.com/cloudnativelab/lab/internal/cluster/kind"
+	"github.com/cloudnativelab/lab/internal/cluster/kind/tfplugin"
 	"github.com/cloudnativelab/lab/internal/cluster/sim"
 	"github.com/cloudnativelab/lab/internal/cluster/terraform"
 	chaoscmd "github.com/cloudnativelab/lab/internal/cmd/chaos"
@@ -55,7 +57,20 @@ var (
 
 // Main runs lab with the process's arguments and streams and returns the exit code.
 func Main() int {
+	if tfplugin.Started() {
+		return servePlugin()
+	}
 	return Run(context.Background(), ui.System(), os.Args[1:])
+}
+
+// servePlugin runs lab as the Terraform provider of its kind module: terraform starts
+// it from the link lab put in terraform's plugin directory.
+func servePlugin() int {
+	if err := tfplugin.Serve(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "lab's Terraform provider for kind:", err)
+		return 1
+	}
+	return 0
 }
 
 // Run runs lab with the given streams and arguments; tests call it in-process.

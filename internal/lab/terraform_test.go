@@ -11,6 +11,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/cluster"
 	"github.com/cloudnativelab/lab/internal/cluster/terraform"
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/kube"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/state"
@@ -69,6 +70,16 @@ func TestTerraformLabUpAndDown(t *testing.T) {
 	}
 	if !kube.HasContext(m.UserKubeconfig, "lab-cloud") {
 		t.Fatal("context lab-cloud missing from the user's kubeconfig")
+	}
+	// Changed vars are applied to the cluster terraform made, not refused or ignored.
+	rec := &event.Recorder{}
+	m.Events = event.NewEmitter(rec)
+	changed := terraformLab(t, m, "cloud", ", block_destroy: /nonexistent/other")
+	if res, err := m.Up(ctx, UpOptions{Lab: changed}); err != nil || res.AlreadyUp {
+		t.Fatalf("up with changed vars: %+v, %v", res, err)
+	}
+	if !rec.Said("terraform plan: 0 to add, 1 to change, 0 to destroy") {
+		t.Errorf("the changed vars were not applied: %+v", rec.Events())
 	}
 	down, err := m.Down(ctx, "cloud")
 	if err != nil || !down.Existed {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
@@ -116,6 +117,8 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 				return nil, err
 			}
 			rec = nil
+		} else if appliesInPlace(rec, &lab) {
+			// The provider changes the cluster it made: create runs it again.
 		} else if done, err := m.alreadyUp(ctx, rec); err != nil || done {
 			if done {
 				return m.reconcileStacks(ctx, rec, lab, opts.Offline, bdl)
@@ -124,6 +127,12 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 		}
 	}
 	return m.create(ctx, name, lab, opts, rec, bdl)
+}
+
+// appliesInPlace: settings of the cluster that are not its shape changed, and its
+// provider applies them to the cluster it made (terraform's vars).
+func appliesInPlace(rec *Record, lab *spec.Lab) bool {
+	return !reflect.DeepEqual(rec.Spec.Spec.Cluster.Terraform, lab.Spec.Cluster.Terraform)
 }
 
 // reconcileStacks brings the stacks of a lab that is up to its definition: a release

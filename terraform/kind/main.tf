@@ -1,34 +1,22 @@
-# A kind cluster through Terraform: the whole terraform path of lab, runnable without a
-# cloud account where Docker answers. The provider tehcyx/kind must be installed where
-# terraform can find it (a registry, or a local mirror: see docs/providers.md).
+# A kind cluster through Terraform: the whole terraform path of lab, runnable where
+# Docker answers, without a cloud account. Its provider is lab itself: lab links its own
+# binary into terraform's plugin directory (~/.terraform.d/plugins) before init, so
+# nothing is downloaded. The cluster is made as `lab up` makes one on kind: the same
+# node images, offline bundles and health checks.
 terraform {
   required_version = ">= 1.5"
   required_providers {
     kind = {
-      source  = "tehcyx/kind"
-      version = ">= 0.6, < 1.0"
+      source  = "cloudnativelab/kind"
+      version = "0.1.0"
     }
   }
 }
 
 resource "kind_cluster" "lab" {
-  name           = "lab-${var.name}"
-  node_image     = var.node_image
-  wait_for_ready = true
-
-  kind_config {
-    kind        = "Cluster"
-    api_version = "kind.x-k8s.io/v1alpha4"
-
-    node {
-      role = "control-plane"
-    }
-
-    dynamic "node" {
-      for_each = range(var.workers)
-      content {
-        role = "worker"
-      }
-    }
-  }
+  name               = var.name
+  kubernetes_version = var.kubernetes_version
+  workers            = var.workers
+  bundle             = var.bundle
+  work_dir           = "${abspath(path.root)}/kind"
 }

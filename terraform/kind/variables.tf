@@ -3,14 +3,20 @@ variable "name" {
   type        = string
 }
 
-variable "node_image" {
-  description = "The kind node image, e.g. one `make testenv` built (lab.local/kind-node:v1.34.4)."
+variable "kubernetes_version" {
+  description = "The nodes' Kubernetes version (a minor with a pinned node image), or the bundle's."
   type        = string
-  default     = "kindest/node:v1.34.0"
+  default     = "v1.36"
 }
 
 variable "workers" {
   description = "How many worker nodes beside the control plane."
   type        = number
   default     = 1
+}
+
+variable "bundle" {
+  description = "An offline bundle (lab pull --bundle DIR): its node image, and its images loaded into the nodes."
+  type        = string
+  default     = null
 }

@@ -32,16 +32,19 @@ type Provider struct {
 	modules fs.FS
 	// lookPath finds the terraform binary (exec.LookPath; tests may point elsewhere).
 	lookPath func(string) (string, error)
-	// getenv and home are where credentials are looked for.
+	// getenv and home are where credentials are looked for; terraform's plugin
+	// directory is in home too.
 	getenv func(string) string
 	home   string
+	// self is the lab binary, which serves the kind module's provider.
+	self func() (string, error)
 }
 
 // New returns the terraform provider; modules holds the bundled modules, one directory
 // each (the terraform package's Modules).
 func New(modules fs.FS) *Provider {
 	home, _ := os.UserHomeDir()
-	return &Provider{modules: modules, lookPath: exec.LookPath, getenv: os.Getenv, home: home}
+	return &Provider{modules: modules, lookPath: exec.LookPath, getenv: os.Getenv, home: home, self: os.Executable}
 }
 
 var _ cluster.Provider = (*Provider)(nil)
@@ -190,6 +193,11 @@ func (p *Provider) prepare(ctx context.Context, req cluster.Request) (*tfexec.Te
 	}
 	if err := p.writeRoot(req); err != nil {
 		return nil, err
+	}
+	if req.Cluster.Terraform.Module == kindModule {
+		if err := p.installPlugin(req); err != nil {
+			return nil, err
+		}
 	}
 	tf, err := tfexec.NewTerraform(rootDir(req), bin)
 	if err != nil {
