@@ -127,6 +127,7 @@ func NewFactory(io *ui.IO) *cmdutil.Factory {
 		Globals: g,
 		Build:   cmdutil.BuildInfo{Version: buildVersion, Commit: buildCommit, Date: buildDate},
 	}
+	f.ScenarioEngine = scenariocmd.EngineFor(f)
 	f.Manager = func(sink event.Sink) *lab.Manager {
 		return &lab.Manager{
 			StateDir: state.StateHome(),

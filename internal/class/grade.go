@@ -3,7 +3,6 @@ package class
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/errs"
@@ -16,9 +15,12 @@ const DefaultWorkers = 4
 
 // Scoreboard is a class graded: one report per student, in the room's order.
 type Scoreboard struct {
-	Class    string         `json:"class"`
-	Checks   string         `json:"checks"`
-	GradedAt time.Time      `json:"gradedAt"`
+	Class string `json:"class"`
+	// Checks names the checks file, or the scenario.
+	Checks   string    `json:"checks"`
+	GradedAt time.Time `json:"gradedAt"`
+	// Steps are the scenario's step titles, for a scenario's scoreboard.
+	Steps    []string       `json:"steps,omitempty"`
 	Students []StudentScore `json:"students"`
 }
 
@@ -26,7 +28,11 @@ type Scoreboard struct {
 type StudentScore struct {
 	Student string        `json:"student"`
 	Lab     string        `json:"lab"`
-	Report  *grade.Report `json:"report"`
+	Report  *grade.Report `json:"report,omitempty"`
+	// Steps are the student's points per step, for a scenario's scoreboard.
+	Steps []StepScore `json:"steps,omitempty"`
+	// Error says why the student's lab could not be graded at all (no Report then).
+	Error string `json:"error,omitempty"`
 	// LastProgress is when the student's points last went up (the class's start
 	// until they first do); SinceProgress is how long ago that was, at GradedAt.
 	LastProgress         time.Time     `json:"lastProgress"`
@@ -43,23 +49,9 @@ func (e *Engine) Grade(ctx context.Context, name string, checks *spec.Checks) (*
 		return nil, err
 	}
 	board := &Scoreboard{Class: c.Name, Checks: checks.Metadata.Name, Students: make([]StudentScore, len(c.Students))}
-	workers := e.Workers
-	if workers < 1 {
-		workers = DefaultWorkers
-	}
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for i := range c.Students {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			s := c.Students[i]
-			board.Students[i] = StudentScore{Student: s.Name, Lab: s.Lab, Report: e.gradeLab(ctx, s.Lab, checks)}
-		}()
-	}
-	wg.Wait()
+	e.forEachStudent(c, func(i int, s Student) {
+		board.Students[i] = StudentScore{Student: s.Name, Lab: s.Lab, Report: e.gradeLab(ctx, s.Lab, checks)}
+	})
 	if ctx.Err() != nil {
 		return nil, &errs.Error{Kind: errs.Interrupted, Msg: "interrupted", Err: ctx.Err()}
 	}
@@ -97,11 +89,19 @@ func erroredReport(checks *spec.Checks, why error) *grade.Report {
 	return grade.NewReport(checks.Metadata.Name, results, 0)
 }
 
+// Awarded is the student's points, none when the lab could not be graded.
+func (s StudentScore) Awarded() int {
+	if s.Report == nil {
+		return 0
+	}
+	return s.Report.Score.Awarded
+}
+
 // recordProgress moves each student's best points and the time they were reached.
 func (e *Engine) recordProgress(c *Class, board *Scoreboard) {
 	for i := range c.Students {
 		s, score := &c.Students[i], &board.Students[i]
-		if awarded := score.Report.Score.Awarded; awarded > s.Best {
+		if awarded := score.Awarded(); awarded > s.Best {
 			s.Best, s.Progress = awarded, board.GradedAt
 		}
 		score.LastProgress = s.Progress
@@ -115,6 +115,10 @@ func (e *Engine) recordProgress(c *Class, board *Scoreboard) {
 func (b *Scoreboard) Err() error {
 	failed, errored := 0, 0
 	for _, s := range b.Students {
+		if s.Report == nil {
+			errored++
+			continue
+		}
 		switch errs.KindOf(s.Report.Err()) {
 		case errs.ChecksErrored:
 			errored++

@@ -18,6 +18,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/lab"
+	"github.com/cloudnativelab/lab/internal/scenario"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
 
@@ -45,6 +46,9 @@ type Factory struct {
 	Build   BuildInfo
 	// Manager returns the lab engine with progress going to sink.
 	Manager func(sink event.Sink) *lab.Manager
+	// ScenarioEngine returns the scenario engine of a running lab (built-in
+	// scenarios), with progress going to sink.
+	ScenarioEngine func(ctx context.Context, labName string, sink event.Sink) (*scenario.Engine, error)
 }
 
 // Format is the validated -o value.

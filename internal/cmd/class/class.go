@@ -5,8 +5,11 @@ package class
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/cloudnativelab/lab/internal/errs"
 	"github.com/cloudnativelab/lab/internal/event"
 	"github.com/cloudnativelab/lab/internal/grade"
+	"github.com/cloudnativelab/lab/internal/scenario"
 	"github.com/cloudnativelab/lab/internal/spec"
 	"github.com/cloudnativelab/lab/internal/ui"
 )
@@ -56,14 +60,17 @@ one definition, named <class>-student01, <class>-student02, ...: on a workshop m
 (kind or the simulated cluster) or one cloud cluster each (provider terraform). Each
 student gets a kubeconfig file, and with --cards a login card with the first commands.
 "lab class grade" grades every student's lab at once and prints a scoreboard (a table,
-JSON, or an HTML page to project); "lab class down" removes every lab of the class.`,
+JSON, or an HTML page to project), of a checks file or of a scenario that "lab class
+start" started in every lab; "lab class down" removes every lab of the class.`,
 		Example: `  lab class up --name k8s101 --students 12 --lab default --cards
+  lab class start k8s-basics --name k8s101
+  lab class grade k8s-basics --name k8s101
   lab class grade checks/week2.yaml --name k8s101
   lab class grade checks/week2.yaml --name k8s101 -o html --out scoreboard.html
   lab class down --name k8s101`,
 		Args: cmdutil.NoArgs,
 	}
-	cmd.AddCommand(newUpCmd(f), newGradeCmd(f), newDownCmd(f))
+	cmd.AddCommand(newUpCmd(f), newStartCmd(f), newGradeCmd(f), newDownCmd(f))
 	return cmd
 }
 
@@ -92,11 +99,13 @@ finish; "lab class down" removes whatever it started.`,
 	fl.StringVar(&opts.OutDir, "out", "", "folder for the students' kubeconfigs and cards (default: ./<name>-students)")
 	fl.BoolVar(&opts.Cards, "cards", false, "also write a login card (markdown) per student")
 	cmd.MarkFlagsMutuallyExclusive("file", "lab")
-	_ = cmd.MarkFlagRequired("students")
 	return cmd
 }
 
 func runUp(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
+	if opts.Students == 0 {
+		return errs.Invalidf("lab class up --students 12", "--students N is required: how many labs to make")
+	}
 	if opts.Provider == spec.ProviderExisting {
 		return errs.Invalidf("use kind, sim or terraform", "a class makes a cluster per student; --provider existing adopts one")
 	}
@@ -135,21 +144,59 @@ func rosterTable(c *class.Class) ui.View {
 	return t
 }
 
+func newStartCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{}
+	cmd := &cobra.Command{
+		Use:   "start SCENARIO",
+		Short: "Start a built-in scenario in every student's lab",
+		Long: `Starts the scenario in every student's lab, one after the other, as "lab scenario
+start" does in one (its setup, its namespace, the stacks it needs). Students work in
+their own cluster; "lab class grade SCENARIO" grades every step in every lab.`,
+		Args: cmdutil.OneArg("scenario name", "lab class start k8s-basics --name k8s101"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			progress, err := f.Progress()
+			if err != nil {
+				return err
+			}
+			defer progress.Close()
+			e := &class.Engine{Labs: f.Manager(progress)}
+			c, err := e.StartScenario(cmd.Context(), opts.Class, args[0], engines(f, progress), f.Confirm)
+			if err != nil {
+				return err
+			}
+			progress.Close()
+			f.IO.Notef("Started %s in the %d labs of class %s", args[0], len(c.Students), c.Name)
+			return nil
+		},
+	}
+	addClassFlag(cmd, opts)
+	return cmd
+}
+
+// engines are the factory's scenario engines, bound to a progress sink.
+func engines(f *cmdutil.Factory, sink event.Sink) class.ScenarioEngines {
+	return func(ctx context.Context, lab string) (*scenario.Engine, error) {
+		return f.ScenarioEngine(ctx, lab, sink)
+	}
+}
+
 func newGradeCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{}
 	cmd := &cobra.Command{
-		Use:   "grade CHECKS_FILE",
+		Use:   "grade CHECKS_FILE|SCENARIO",
 		Short: "Grade every student's lab at once: a scoreboard, and lab grade's exit codes",
 		Long: `Evaluates a checks file (kind: Checks, as lab grade takes) against every student's
 lab, --workers labs at a time, and prints the scoreboard: per student, each check
 (✓ passed, ✗ failed, ! could not be evaluated), the points and how long since the
-student's points last went up. A student's lab that does not answer makes that
+student's points last went up. With a scenario's name instead (one "lab class start"
+started), every step of the scenario running in each lab is graded once, without
+moving anyone on, and the scoreboard has a column per step. A student's lab that does not answer makes that
 student's checks errors, and no one else's. -o html writes a page to project, which
 reloads itself every 30 seconds (run the command again in a loop with --out).
 
 Exit codes as lab grade: 0 when every student passed every check of severity error,
 3 when a check failed, 4 when one could not be evaluated (4 wins), 2 for a bad file.`,
-		Args: cmdutil.OneArg("checks file", "lab class grade checks.yaml --name k8s101"),
+		Args: cmdutil.OneArg("checks file or scenario name", "lab class grade checks.yaml --name k8s101"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Checks = args[0]
 			return runGrade(cmd.Context(), f, opts)
@@ -171,12 +218,7 @@ func runGrade(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	if opts.Workers < 1 {
 		return errs.Invalidf("", "--workers must be at least 1, got %d", opts.Workers)
 	}
-	checks, err := spec.LoadChecksFile(opts.Checks)
-	if err != nil {
-		return err
-	}
-	e := &class.Engine{Labs: f.Manager(event.Discard), Workers: opts.Workers}
-	board, err := e.Grade(ctx, opts.Class, checks)
+	board, err := gradeClass(ctx, f, opts)
 	if err != nil {
 		return err
 	}
@@ -195,6 +237,27 @@ func runGrade(ctx context.Context, f *cmdutil.Factory, opts *Options) error {
 	return board.Err()
 }
 
+// gradeClass grades the class with a checks file, or the scenario a name that is not a
+// file's names.
+func gradeClass(ctx context.Context, f *cmdutil.Factory, opts *Options) (*class.Scoreboard, error) {
+	e := &class.Engine{Labs: f.Manager(event.Discard), Workers: opts.Workers}
+	if isScenarioName(opts.Checks) {
+		return e.GradeScenario(ctx, opts.Class, engines(f, event.Discard))
+	}
+	checks, err := spec.LoadChecksFile(opts.Checks)
+	if err != nil {
+		return nil, err
+	}
+	return e.Grade(ctx, opts.Class, checks)
+}
+
+// isScenarioName: not a file, and not written as a path (a checks file that is missing
+// is reported as one).
+func isScenarioName(arg string) bool {
+	_, err := os.Stat(arg)
+	return errors.Is(err, fs.ErrNotExist) && !strings.ContainsRune(arg, filepath.Separator) && filepath.Ext(arg) == ""
+}
+
 // render writes the scoreboard in a format.
 func render(io *ui.IO, format string, board *class.Scoreboard) error {
 	switch format {
@@ -208,28 +271,84 @@ func render(io *ui.IO, format string, board *class.Scoreboard) error {
 		_, err = io.Out.Write(page)
 		return err
 	}
-	return io.Printer(ui.FormatTable).Print(board, func() ui.View { return Scoreboard(board) })
+	if err := io.Printer(ui.FormatTable).Print(board, func() ui.View { return Scoreboard(board) }); err != nil {
+		return err
+	}
+	if lines := errorLines(board); lines != "" {
+		_, err := fmt.Fprint(io.Out, "\n"+lines)
+		return err
+	}
+	return nil
 }
 
-// Scoreboard is the class as a table: a row per student, a column per check.
+// Scoreboard is the class as a table: a row per student, a column per check (or per
+// step of a scenario); a student whose lab could not be graded reads "error" throughout.
 func Scoreboard(board *class.Scoreboard) ui.View {
-	header := []string{"STUDENT"}
-	if len(board.Students) > 0 {
-		for _, c := range board.Students[0].Report.Checks {
-			header = append(header, strings.ToUpper(c.ID))
-		}
-	}
-	t := ui.NewTable(append(header, "POINTS", "SCORE", "LAST PROGRESS")...)
+	columns := boardColumns(board)
+	t := ui.NewTable(append(append([]string{"STUDENT"}, columns...), "POINTS", "SCORE", "LAST PROGRESS")...)
 	for _, s := range board.Students {
 		row := []string{s.Student}
-		for _, c := range s.Report.Checks {
-			row = append(row, mark(c.Outcome))
+		switch {
+		case s.Report == nil:
+			for range columns {
+				row = append(row, "error")
+			}
+			row = append(row, "-", "-")
+		default:
+			row = append(row, studentCells(board, s)...)
+			sc := s.Report.Score
+			row = append(row, fmt.Sprintf("%d/%d", sc.Awarded, sc.Total), fmt.Sprintf("%.0f%%", sc.Percent))
 		}
-		sc := s.Report.Score
-		t.AddRow(append(row, fmt.Sprintf("%d/%d", sc.Awarded, sc.Total), fmt.Sprintf("%.0f%%", sc.Percent),
-			grade.FormatDuration(s.SinceProgress)+" ago")...)
+		t.AddRow(append(row, grade.FormatDuration(s.SinceProgress)+" ago")...)
 	}
 	return t
+}
+
+// boardColumns are the steps of a scenario's board ("STEP 1", ...), else the checks.
+func boardColumns(board *class.Scoreboard) []string {
+	var cols []string
+	if board.Steps != nil {
+		for i := range board.Steps {
+			cols = append(cols, fmt.Sprintf("STEP %d", i+1))
+		}
+		return cols
+	}
+	for _, s := range board.Students {
+		if s.Report == nil {
+			continue
+		}
+		for _, c := range s.Report.Checks {
+			cols = append(cols, strings.ToUpper(c.ID))
+		}
+		break
+	}
+	return cols
+}
+
+// studentCells are a student's step points, or check outcomes.
+func studentCells(board *class.Scoreboard, s class.StudentScore) []string {
+	var cells []string
+	if board.Steps != nil {
+		for _, st := range s.Steps {
+			cells = append(cells, fmt.Sprintf("%d/%d", st.Awarded, st.Points))
+		}
+		return cells
+	}
+	for _, c := range s.Report.Checks {
+		cells = append(cells, mark(c.Outcome))
+	}
+	return cells
+}
+
+// errorLines say, under the table, why a student's lab could not be graded.
+func errorLines(board *class.Scoreboard) string {
+	var b strings.Builder
+	for _, s := range board.Students {
+		if s.Error != "" {
+			fmt.Fprintf(&b, "%s: %s\n", s.Student, s.Error)
+		}
+	}
+	return b.String()
 }
 
 func mark(o grade.Outcome) string {
@@ -238,8 +357,11 @@ func mark(o grade.Outcome) string {
 		return "pass"
 	case grade.Fail:
 		return "FAIL"
+	case grade.Error:
+		return "error"
 	}
-	return "error"
+	return string(o) // a scenario's check skipped on a simulated lab
+
 }
 
 func newDownCmd(f *cmdutil.Factory) *cobra.Command {

@@ -95,6 +95,14 @@ func sourceOf(dir string) (string, error) {
 	return abs, nil
 }
 
+// EngineFor is the factory's ScenarioEngine: the scenario engine of a running lab,
+// with lab's built-in scenarios, for commands other than lab scenario (lab class).
+func EngineFor(f *cmdutil.Factory) func(ctx context.Context, labName string, sink event.Sink) (*scenario.Engine, error) {
+	return func(ctx context.Context, labName string, sink event.Sink) (*scenario.Engine, error) {
+		return newEngine(ctx, f, &Common{Name: labName}, sink, true)
+	}
+}
+
 // newEngine builds the scenario engine for the lab of --name; progress goes to sink.
 // needLab false lets commands that only read scenarios work without a lab.
 func newEngine(ctx context.Context, f *cmdutil.Factory, c *Common, sink event.Sink, needLab bool) (*scenario.Engine, error) {
