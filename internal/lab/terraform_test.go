@@ -52,7 +52,7 @@ spec:
 func TestTerraformLabUpAndDown(t *testing.T) {
 	t.Parallel()
 	m := newManager(t, nil)
-	l := terraformLab(t, m, "cloud", "")
+	l := terraformLab(t, m, "cloud", ", apply_seconds: 0")
 	ctx := context.Background()
 	res, err := m.Up(ctx, UpOptions{Lab: l})
 	if err != nil {
@@ -71,10 +71,15 @@ func TestTerraformLabUpAndDown(t *testing.T) {
 	if !kube.HasContext(m.UserKubeconfig, "lab-cloud") {
 		t.Fatal("context lab-cloud missing from the user's kubeconfig")
 	}
+	// The same file again is already up (its vars read back from the record equal the
+	// file's), and terraform is not run.
+	if again, err := m.Up(ctx, UpOptions{Lab: terraformLab(t, m, "cloud", ", apply_seconds: 0")}); err != nil || !again.AlreadyUp {
+		t.Fatalf("up again with the same file: %+v, %v; want already up", again, err)
+	}
 	// Changed vars are applied to the cluster terraform made, not refused or ignored.
 	rec := &event.Recorder{}
 	m.Events = event.NewEmitter(rec)
-	changed := terraformLab(t, m, "cloud", ", block_destroy: /nonexistent/other")
+	changed := terraformLab(t, m, "cloud", ", apply_seconds: 0, block_destroy: /nonexistent/other")
 	if res, err := m.Up(ctx, UpOptions{Lab: changed}); err != nil || res.AlreadyUp {
 		t.Fatalf("up with changed vars: %+v, %v", res, err)
 	}

@@ -1,10 +1,11 @@
 package lab
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/cloudnativelab/lab/internal/cluster"
@@ -130,9 +131,13 @@ func (m *Manager) Up(ctx context.Context, opts UpOptions) (*UpResult, error) {
 }
 
 // appliesInPlace: settings of the cluster that are not its shape changed, and its
-// provider applies them to the cluster it made (terraform's vars).
+// provider applies them to the cluster it made (terraform's vars). They are compared
+// as JSON: the record's numbers come back from JSON as float64, the file's from YAML as
+// int, and 2 is 2 either way.
 func appliesInPlace(rec *Record, lab *spec.Lab) bool {
-	return !reflect.DeepEqual(rec.Spec.Spec.Cluster.Terraform, lab.Spec.Cluster.Terraform)
+	was, errWas := json.Marshal(rec.Spec.Spec.Cluster.Terraform)
+	now, errNow := json.Marshal(lab.Spec.Cluster.Terraform)
+	return errWas != nil || errNow != nil || !bytes.Equal(was, now)
 }
 
 // reconcileStacks brings the stacks of a lab that is up to its definition: a release

@@ -1,6 +1,7 @@
 package kind
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,14 +45,16 @@ spec:
 	run := func(ctx context.Context, args ...string) result {
 		cmd := exec.CommandContext(ctx, suite.lab, args...)
 		cmd.Env = env
-		var res result
-		out, err := cmd.Output()
-		res.stdout = string(out)
-		if ee, ok := err.(*exec.ExitError); ok {
-			res.code, res.stderr = ee.ExitCode(), string(ee.Stderr)
-		} else if err != nil {
-			res.code, res.stderr = -1, err.Error()
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		res := result{}
+		if err := cmd.Run(); err != nil {
+			res.code = -1
+			if ee, ok := err.(*exec.ExitError); ok {
+				res.code = ee.ExitCode()
+			}
 		}
+		res.stdout, res.stderr = out.String(), errOut.String()
 		return res
 	}
 	t.Cleanup(func() {
