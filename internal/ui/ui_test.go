@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,27 +10,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/cloudnativelab/lab/internal/event"
+	"github.com/cloudnativelab/lab/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // assertGolden compares got with testdata/<name>.golden, or rewrites the file with -update.
 func assertGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	golden.Compare(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 // clock is a fixed point in time, so that encoded events never change.

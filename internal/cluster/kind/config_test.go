@@ -2,8 +2,6 @@ package kind
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,10 +10,9 @@ import (
 	"sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 
 	"github.com/cloudnativelab/lab/internal/errs"
+	"github.com/cloudnativelab/lab/internal/golden"
 	"github.com/cloudnativelab/lab/internal/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestClusterConfigGolden(t *testing.T) {
 	t.Parallel()
@@ -44,26 +41,9 @@ func TestClusterConfigGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertGolden(t, filepath.Join("testdata", tt.golden), got)
+			golden.Compare(t, filepath.Join("testdata", tt.golden), got)
 			assertKindParses(t, got)
 		})
-	}
-}
-
-func assertGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update if the change is intended)\n--- got\n%s--- want\n%s", path, got, want)
 	}
 }
 

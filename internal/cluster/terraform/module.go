@@ -3,10 +3,10 @@ package terraform
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -102,8 +102,8 @@ func (mi *moduleInterface) check(module string, vars map[string]any) error {
 	if !slices.Contains(mi.outputs, "kubeconfig") {
 		problems = append(problems, fmt.Sprintf("module %s has no output \"kubeconfig\" (lab reads the cluster's admin kubeconfig from it)", module))
 	}
-	declared := mi.names()
-	for _, k := range sortedKeys(vars) {
+	declared := slices.Sorted(maps.Keys(mi.variables))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		if _, ok := mi.variables[k]; k == "name" {
 			problems = append(problems, "spec.cluster.terraform.vars.name: is set by lab, to the lab's name (metadata.name)")
 		} else if !ok {
@@ -120,22 +120,4 @@ func (mi *moduleInterface) check(module string, vars map[string]any) error {
 	}
 	return errs.New(errs.Invalid, strings.Join(problems, "\n"),
 		"docs/providers.md lists each bundled module's variables; a module of yours takes name and outputs kubeconfig")
-}
-
-func (mi *moduleInterface) names() []string {
-	out := make([]string, 0, len(mi.variables))
-	for k := range mi.variables {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
