@@ -128,3 +128,14 @@ func TestRootConfigTakesVarsLiterally(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightWithoutModule: --provider terraform on a lab file without
+// spec.cluster.terraform is bad input, named, before terraform runs.
+func TestPreflightWithoutModule(t *testing.T) {
+	t.Parallel()
+	req := cluster.Request{Name: "x", WorkDir: t.TempDir(), Cluster: spec.ClusterSpec{Provider: spec.ProviderTerraform}}
+	err := New(tfmodules.Modules).Preflight(context.Background(), req, nil)
+	if errs.KindOf(err) != errs.Invalid || !strings.Contains(err.Error(), "needs a module") || !strings.Contains(errs.HintOf(err), "spec.cluster.terraform.module") {
+		t.Fatalf("Preflight without a module: %v (hint %q), want exit 2 naming spec.cluster.terraform.module", err, errs.HintOf(err))
+	}
+}
